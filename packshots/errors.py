@@ -1,0 +1,19 @@
+"""Domain errors: views turn them into messages or field errors."""
+
+
+class PackshotError(Exception):
+    """A use case refused: the message is safe and useful to show to the user."""
+
+
+class UploadRejectedError(PackshotError):
+    pass
+
+
+class InvalidInstructionsError(PackshotError):
+    def __init__(self, field_errors: dict[str, list[str]]):
+        self.field_errors = field_errors
+        super().__init__("; ".join(f"{k}: {m}" for k, msgs in field_errors.items() for m in msgs))
+
+
+class JobStateError(PackshotError):
+    pass

@@ -1,0 +1,173 @@
+"""Shape of HTTP input; the instruction rules themselves come from `instructions.validate_*`."""
+
+from django import forms
+
+from packshots import instructions as schema
+from packshots.engines.base import available_engines
+from packshots.models import Job, Preset
+
+
+def _choices(values: tuple[str, ...], labels: dict[str, str], blank: str | None = None) -> list[tuple[str, str]]:
+    options = [(v, labels.get(v, v)) for v in values]
+    return [("", blank), *options] if blank is not None else options
+
+
+def add_schema_errors(form: forms.Form, errors: dict[str, list[str]], field_map: dict[str, str]) -> None:
+    """Put schema errors next to their field; anything unmapped goes to the summary on top."""
+    for key, messages in errors.items():
+        leaf = key.rsplit(".", 1)[-1]
+        field = field_map.get(leaf, leaf)
+        for message in messages:
+            if field in form.fields:
+                form.add_error(field, message)
+            else:
+                form.add_error(None, f"{key}: {message}")
+
+
+class ProjectForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def clean(self, data, initial=None) -> list:
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        if not files and self.required:
+            raise forms.ValidationError("Choose at least one photo.")
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
+class UploadForm(forms.Form):
+    # One or many photos per request; each is then checked and stored on its own.
+    photos = MultipleFileField(widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}))
+    note = forms.CharField(
+        required=False, max_length=schema.MAX_NOTE_LENGTH, help_text="Optional, applies to the photos in this upload"
+    )
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(required=False, max_length=schema.MAX_NOTE_LENGTH)
+
+
+class InstructionForm(forms.Form):
+    """One instruction, field by field, as the PiktID schema defines it."""
+
+    style = forms.ChoiceField(choices=_choices(schema.STYLES, schema.STYLE_LABELS))
+    background = forms.CharField(required=False, max_length=1000)
+    surface = forms.CharField(required=False, max_length=1000, help_text="Flat lay only, e.g. linen, oak")
+    color_palette = forms.CharField(required=False, max_length=1000)
+    composition = forms.CharField(required=False, max_length=1000)
+    props = forms.CharField(required=False, max_length=1000, help_text="Marketing-ready only")
+    lighting = forms.CharField(required=False, max_length=1000)
+    framing = forms.ChoiceField(required=False, choices=_choices(schema.FRAMINGS, schema.FRAMING_LABELS, "Default"))
+    angle = forms.ChoiceField(required=False, choices=_choices(schema.ANGLES, schema.ANGLE_LABELS, "Default"))
+    shadow = forms.ChoiceField(required=False, choices=_choices(schema.SHADOWS, schema.SHADOW_LABELS, "Style default"))
+    prompt = forms.CharField(required=False, max_length=schema.MAX_PROMPT_LENGTH, widget=forms.Textarea(attrs={"rows": 2}))
+    seed = forms.IntegerField(required=False)
+    num_variations = forms.IntegerField(initial=1, label="Variations")
+    size = forms.ChoiceField(required=False, choices=_choices(schema.SIZES, {}, f"Default ({schema.DEFAULT_SIZE})"))
+    ar = forms.ChoiceField(required=False, label="Aspect ratio", choices=_choices(schema.ASPECT_RATIOS, {}, "Default"))
+    format = forms.ChoiceField(required=False, choices=_choices(schema.FORMATS, {"jpg": "JPG", "png": "PNG"}, "JPG"))
+    width = forms.IntegerField(required=False, help_text="Custom size: 256–7000, multiple of 8")
+    height = forms.IntegerField(required=False)
+
+    TEXT_FIELDS = ("background", "surface", "color_palette", "composition", "props", "lighting", "prompt")
+    OPTION_FIELDS = ("size", "ar", "format", "width", "height")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        instruction = self.to_instruction(data)
+        add_schema_errors(self, schema.validate_instruction(instruction), {})
+        data["instruction"] = instruction
+        return data
+
+    @classmethod
+    def to_instruction(cls, data: dict) -> dict:
+        instruction: dict = {"style": data["style"]}
+        for name in ("background", "composition", "props", "surface", "color_palette", "lighting"):
+            if data.get(name):
+                instruction[name] = data[name]
+        for name in ("framing", "angle", "shadow", "prompt"):
+            if data.get(name):
+                instruction[name] = data[name]
+        if data.get("seed") is not None:
+            instruction["seed"] = data["seed"]
+        if data.get("num_variations") not in (None, 1):
+            instruction["num_variations"] = data["num_variations"]
+        options = {k: data[k] for k in cls.OPTION_FIELDS if data.get(k) not in (None, "")}
+        if options:
+            instruction["options"] = options
+        return instruction
+
+    @classmethod
+    def initial_from(cls, instruction: dict) -> dict:
+        initial = {k: v for k, v in instruction.items() if k in cls.base_fields and not isinstance(v, dict)}
+        for name in ("background", "composition", "props", "surface", "color_palette", "lighting"):
+            if isinstance(instruction.get(name), dict):
+                initial[name] = schema.design_text(instruction[name])
+        initial.update(instruction.get("options", {}))
+        return initial
+
+
+class PresetForm(InstructionForm):
+    name = forms.CharField(max_length=200)
+    categories = forms.CharField(required=False, help_text="Comma-separated, e.g. PDP, Zalando")
+
+    field_order = ["name", "categories"]
+
+    def clean_categories(self) -> list[str]:
+        return [c.strip() for c in self.cleaned_data.get("categories", "").split(",") if c.strip()]
+
+
+class PresetPickForm(forms.Form):
+    presets = forms.ModelMultipleChoiceField(queryset=Preset.objects.none(), widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, presets=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["presets"].queryset = presets if presets is not None else Preset.objects.none()
+
+
+class InstructionsJsonForm(forms.Form):
+    json_text = forms.CharField(
+        required=False, label="Instructions JSON", widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"})
+    )
+    json_file = forms.FileField(required=False, label="or a .json file")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        source = data.get("json_file")
+        text = source.read() if source else data.get("json_text", "")
+        if not text or not str(text).strip():
+            raise forms.ValidationError("Paste instructions JSON or choose a .json file.")
+        try:
+            items = schema.load_instructions(text)
+        except schema.InstructionsError as exc:
+            add_schema_errors(self, exc.errors, {"instructions": "json_text"})
+            return data
+        add_schema_errors(self, schema.validate_job(instructions=items), {})
+        data["instructions"] = items
+        return data
+
+
+class JobOptionsForm(forms.Form):
+    engine = forms.ChoiceField(
+        choices=[(value, label) for value, label in Job.Engine.choices if value in available_engines()]
+    )
+    model = forms.ChoiceField(choices=_choices(schema.MODELS, {}), initial="auto")
+    use_anchor = forms.BooleanField(required=False)
+    anchor_index = forms.IntegerField(required=False, min_value=0, initial=0)
+    post_process = forms.BooleanField(required=False)
+
+    def options(self) -> dict:
+        data = self.cleaned_data
+        options = {"model": data["model"]}
+        if data.get("use_anchor"):
+            options["use_anchor"] = True
+            options["anchor_index"] = data.get("anchor_index") or 0
+        return options

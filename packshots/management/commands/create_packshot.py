@@ -1,0 +1,149 @@
+"""CLI parity with PiktID's official `create_packshot.py`, running through the web app's own services.
+
+Same flag names and defaults; the job it creates shows up in the UI like any other.
+"""
+
+import argparse
+from pathlib import Path
+
+from django.core.files import File
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.models import Membership, Team
+from packshots import instructions as schema
+from packshots import services
+from packshots.errors import PackshotError
+from packshots.models import Job, Project
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+
+
+class Command(BaseCommand):
+    help = "Generate clean product packshots from a folder of garment photos (like PiktID's create_packshot.py)."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--input-folder", required=True, help="Folder with 1-10 photos of one garment")
+        parser.add_argument("--output-folder", default="output", help="Where outputs go (default: output)")
+        simple = parser.add_argument_group("instructions (simple mode)")
+        simple.add_argument("--style", default="ghost_mannequin", choices=schema.STYLES)
+        simple.add_argument("--prompt", default=None)
+        simple.add_argument("--background", default=None)
+        simple.add_argument("--framing", default=None, choices=schema.FRAMINGS)
+        simple.add_argument("--angle", default=None, choices=schema.ANGLES)
+        simple.add_argument("--shadow", default=None, choices=schema.SHADOWS)
+        simple.add_argument("--surface", default=None)
+        simple.add_argument("--num-variations", type=int, default=1, help="1-8 (default: 1)")
+        simple.add_argument("--size", default=None, choices=schema.SIZES)
+        simple.add_argument("--aspect-ratio", default=None, choices=schema.ASPECT_RATIOS)
+        simple.add_argument("--format", default=None, dest="fmt", choices=schema.FORMATS)
+        simple.add_argument("--seed", type=int, default=None)
+        parser.add_argument("--instructions-file", default=None, help="JSON list or {\"instructions\": [...]}")
+        parser.add_argument("--image-notes", nargs="+", default=None, help="Per-image notes in file order")
+        parser.add_argument("--model", default="auto", choices=schema.MODELS)
+        parser.add_argument("--use-anchor", action="store_true", default=False)
+        parser.add_argument("--anchor-index", type=int, default=0)
+        parser.add_argument("--post-process", action="store_true", default=False)
+        parser.add_argument("--engine", default="local", choices=[c for c, _ in Job.Engine.choices])
+        parser.add_argument("--team", default=None, help="Team slug (default: the only team there is)")
+        parser.add_argument("--project", default=None, help="Project name (default: the input folder's name)")
+        parser.add_argument("--user", default=None, help="E-mail of the member the job is created for")
+
+    def handle(self, *args, **opts) -> None:
+        folder = Path(opts["input_folder"])
+        if not folder.is_dir():
+            raise CommandError(f"Input folder not found: {folder}")
+        photos = sorted(
+            p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+        )
+        if not photos:
+            raise CommandError(f"No .jpg, .jpeg or .png images in {folder}")
+        if len(photos) > schema.MAX_IMAGES:
+            self.stderr.write(f"Warning: found {len(photos)} images; a job takes at most 10. Using the first 10.")
+            photos = photos[: schema.MAX_IMAGES]
+        instructions = self._instructions(opts)
+        notes = opts["image_notes"] or []
+        if len(notes) > len(photos):
+            raise CommandError(f"--image-notes has {len(notes)} notes for {len(photos)} images")
+        job_options = {"model": opts["model"]}
+        if opts["use_anchor"]:
+            job_options.update(use_anchor=True, anchor_index=opts["anchor_index"])
+        errors = schema.validate_job(
+            instructions=instructions,
+            images=[{"file_id": p.name, "note": notes[i] if i < len(notes) else ""} for i, p in enumerate(photos)],
+            options=job_options,
+            post_process=opts["post_process"],
+        )
+        if errors:
+            raise CommandError("; ".join(f"{k}: {m}" for k, msgs in errors.items() for m in msgs))
+        membership = self._membership(opts["team"], opts["user"])
+        if opts["engine"] != "local":
+            raise CommandError(f"The {opts['engine']} engine is not available in this installation yet.")
+
+        self.stdout.write(f"Create Packshot: {len(photos)} images, {schema.total_outputs(instructions)} outputs")
+        try:
+            with transaction.atomic():
+                project = self._project(membership, opts["project"] or folder.resolve().name)
+                job = services.job_draft_create(project=project, author=membership.user, engine=opts["engine"])
+                for i, photo in enumerate(photos):
+                    with photo.open("rb") as f:
+                        note = notes[i] if i < len(notes) else ""
+                        services.upload_add(job=job, uploaded_by=membership.user, file=File(f, name=photo.name), note=note)
+                services.job_set_instructions(job=job, instructions=instructions)
+                services.job_set_options(
+                    job=job, engine=opts["engine"], options=job_options, post_process=opts["post_process"]
+                )
+                job = services.job_start(job=job, enqueue=False)
+        except PackshotError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"Job #{job.pk} created in project “{project.name}” (team {membership.team.slug})")
+        # Run it here and now, so the CLI works even when no worker process is running.
+        services.job_process(job_id=job.pk, inline=True)
+        job.refresh_from_db()
+        written = services.outputs_write(job=job, folder=Path(opts["output_folder"]))
+        for name in written:
+            self.stdout.write(f"Downloaded: {name}")
+        self.stdout.write(f"Results saved to {opts['output_folder']} (job status: {job.status})")
+        if job.status != Job.Status.COMPLETED:
+            raise CommandError(f"Job #{job.pk} did not complete ({job.get_status_display()}): {job.error_message}")
+
+    def _instructions(self, opts: dict) -> list[dict]:
+        if opts["instructions_file"]:
+            path = Path(opts["instructions_file"])
+            if not path.is_file():
+                raise CommandError(f"Instructions file not found: {path}")
+            try:
+                return schema.load_instructions(path.read_bytes())
+            except schema.InstructionsError as exc:
+                raise CommandError(f"{path.name}: {exc}") from exc
+        instruction: dict = {"style": opts["style"]}
+        for key in ("prompt", "background", "framing", "angle", "shadow", "surface"):
+            if opts[key]:
+                instruction[key] = opts[key]
+        if opts["seed"] is not None:
+            instruction["seed"] = opts["seed"]
+        if opts["num_variations"] != 1:
+            instruction["num_variations"] = opts["num_variations"]
+        options = {k: v for k, v in (("size", opts["size"]), ("ar", opts["aspect_ratio"]), ("format", opts["fmt"])) if v}
+        if options:
+            instruction["options"] = options
+        return [instruction]
+
+    def _membership(self, slug: str | None, email: str | None) -> Membership:
+        memberships = Membership.objects.select_related("team", "user").exclude(role=Membership.Role.VIEWER)
+        if slug:
+            if not Team.objects.filter(slug=slug).exists():
+                raise CommandError(f"No team with slug {slug!r}")
+            memberships = memberships.filter(team__slug=slug)
+        elif Team.objects.count() != 1:
+            raise CommandError("Several teams exist: choose one with --team SLUG")
+        if email:
+            memberships = memberships.filter(user__email__iexact=email)
+        membership = memberships.order_by("role", "pk").first()
+        if membership is None:
+            raise CommandError("No member who may create jobs in that team" + (f" with e-mail {email}" if email else ""))
+        return membership
+
+    def _project(self, membership: Membership, name: str) -> Project:
+        existing = Project.objects.filter(team=membership.team, name__iexact=name).first()
+        return existing or services.project_create(team=membership.team, created_by=membership.user, name=name)

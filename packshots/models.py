@@ -1,0 +1,273 @@
+import uuid
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+
+from accounts.models import Team
+from packshots import instructions as schema
+
+
+def _private_path(kind: str, instance: models.Model, filename: str) -> str:
+    # Unguessable names under a per-team folder; files are only ever served through permission-checked views.
+    suffix = PurePosixPath(filename).suffix.lower()[:6]
+    return f"teams/{instance.team_id}/{kind}/{uuid.uuid4().hex}{suffix}"
+
+
+def original_path(instance: "Upload", filename: str) -> str:
+    return _private_path("originals", instance, filename)
+
+
+def derived_path(instance: models.Model, filename: str) -> str:
+    return _private_path("derived", instance, filename)
+
+
+class Project(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="projects")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="unique_project_name_per_team")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("packshots:project-detail", args=[self.pk])
+
+
+class Preset(models.Model):
+    """One instruction in the team's shared library."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="presets")
+    name = models.CharField(max_length=200)
+    categories = models.JSONField(default=list, blank=True, help_text="List of category names.")
+    instruction = models.JSONField(help_text="One Create Packshot instruction (PiktID JSON schema).")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="unique_preset_name_per_team")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def full_clean(self, *args, **kwargs) -> None:
+        super().full_clean(*args, **kwargs)
+        errors = schema.validate_instruction(self.instruction)
+        if not isinstance(self.categories, list) or not all(isinstance(c, str) for c in self.categories):
+            errors.setdefault("categories", []).append("must be a list of names")
+        if errors:
+            raise ValidationError(
+                {
+                    "categories" if key == "categories" else "instruction": [f"{key}: {m}" for m in msgs]
+                    for key, msgs in errors.items()
+                }
+            )
+
+    def as_instruction(self) -> dict:
+        """The preset's instruction, tagged with its name and categories as PiktID's metadata fields."""
+        data = dict(self.instruction)
+        data["preset_name"] = self.name
+        if self.categories:
+            data["category_names"] = list(self.categories)
+        return data
+
+
+class Job(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        QUEUED = "queued", "Queued"
+        SUBMITTING = "submitting", "Submitting"
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        PARTIALLY_FAILED = "partially_failed", "Partially failed"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    class Engine(models.TextChoices):
+        LOCAL = "local", "Local (offline)"
+        PIKTID = "piktid", "PiktID"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="jobs")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    engine = models.CharField(max_length=20, choices=Engine.choices, default=Engine.LOCAL)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    # The instructions, job options and post_process flag exactly as they will be (or were) sent.
+    request = models.JSONField(default=dict, blank=True)
+    total_outputs = models.PositiveIntegerField(default=0)
+    estimated_credits = models.PositiveIntegerField(default=0)
+    progress = models.FloatField(default=0.0, help_text="0–100")
+    error_message = models.TextField(blank=True)
+    remote_job_id = models.CharField(max_length=200, blank=True, db_index=True)
+    remote_project_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(progress__gte=0) & models.Q(progress__lte=100), name="job_progress_0_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Job #{self.pk} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("packshots:job-detail", args=[self.pk])
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATES
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def instructions(self) -> list[dict]:
+        return list(self.request.get("instructions", []))
+
+    @property
+    def options(self) -> dict:
+        return dict(self.request.get("options", {}))
+
+    @property
+    def progress_percent(self) -> int:
+        return round(self.progress)
+
+
+# The whole state machine: from each state, the states a job may move to. Forward only.
+JOB_TRANSITIONS: dict[str, set[str]] = {
+    Job.Status.DRAFT: {Job.Status.QUEUED, Job.Status.CANCELED},
+    Job.Status.QUEUED: {Job.Status.SUBMITTING, Job.Status.FAILED, Job.Status.CANCELED},
+    Job.Status.SUBMITTING: {Job.Status.RUNNING, Job.Status.FAILED, Job.Status.CANCELED},
+    Job.Status.RUNNING: {
+        Job.Status.COMPLETED,
+        Job.Status.PARTIALLY_FAILED,
+        Job.Status.FAILED,
+        Job.Status.CANCELED,
+    },
+}
+TERMINAL_STATES = {
+    Job.Status.COMPLETED,
+    Job.Status.PARTIALLY_FAILED,
+    Job.Status.FAILED,
+    Job.Status.CANCELED,
+}
+
+
+class Upload(models.Model):
+    """One original garment photo of a job, kept privately in our storage."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="uploads")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="uploads")
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="uploads")
+    file = models.FileField(upload_to=original_path, max_length=255)
+    thumbnail = models.FileField(upload_to=derived_path, max_length=255, blank=True)
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    bytes = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    content_type = models.CharField(max_length=50)
+    note = models.CharField(max_length=500, blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+    # The local engine's segmentation, computed once per photo and reused by every output.
+    cutout = models.FileField(upload_to=derived_path, max_length=255, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    needs_review = models.BooleanField(default=False)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class Result(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="results")
+    instruction_index = models.PositiveSmallIntegerField()
+    variation_index = models.PositiveSmallIntegerField()
+    version = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    image = models.FileField(upload_to=derived_path, max_length=255, blank=True)
+    thumbnail = models.FileField(upload_to=derived_path, max_length=255, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    format = models.CharField(max_length=10, blank=True)
+    bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    model_used = models.CharField(max_length=50, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    needs_review = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["instruction_index", "variation_index", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "instruction_index", "variation_index", "version"], name="unique_result_slot"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def team_id(self) -> int:
+        return self.job.team_id
+
+    @property
+    def filename(self) -> str:
+        """The official client's name: output_{instruction}_{variation}_v{version}.{format}."""
+        fmt = self.format or "jpg"
+        return f"output_{self.instruction_index}_{self.variation_index}_v{self.version}.{fmt}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in (self.Status.COMPLETED, self.Status.FAILED)
+
+
+class EngineEvent(models.Model):
+    """Raw log of everything an engine told us; the unique key makes re-delivery harmless."""
+
+    source = models.CharField(max_length=20)
+    event_id = models.CharField(max_length=200)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, null=True, blank=True, related_name="events")
+    name = models.CharField(max_length=50)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [models.UniqueConstraint(fields=["source", "event_id"], name="unique_event_per_source")]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.event_id} {self.name}"

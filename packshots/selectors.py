@@ -1,0 +1,40 @@
+"""Team-scoped reads: views never query a model unscoped."""
+
+from django.db.models import Count, Q, QuerySet
+
+from accounts.models import Team
+from packshots.models import Job, Preset, Project, Result, Upload
+
+
+def projects_for_team(team: Team) -> QuerySet[Project]:
+    return Project.objects.filter(team=team).annotate(
+        job_count=Count("jobs", filter=~Q(jobs__status=Job.Status.DRAFT), distinct=True)
+    )
+
+
+def jobs_for_team(team: Team) -> QuerySet[Job]:
+    return Job.objects.filter(team=team).select_related("project", "author")
+
+
+def presets_for_team(team: Team) -> QuerySet[Preset]:
+    return Preset.objects.filter(team=team).select_related("author")
+
+
+def uploads_for_team(team: Team) -> QuerySet[Upload]:
+    return Upload.objects.filter(team=team)
+
+
+def results_for_team(team: Team) -> QuerySet[Result]:
+    return Result.objects.filter(job__team=team).select_related("job")
+
+
+def latest_results(job: Job) -> list[Result]:
+    """The newest version of every output slot, in instruction/variation order."""
+    seen: set[tuple[int, int]] = set()
+    latest = []
+    for result in job.results.order_by("instruction_index", "variation_index", "-version"):
+        slot = (result.instruction_index, result.variation_index)
+        if slot not in seen:
+            seen.add(slot)
+            latest.append(result)
+    return latest

@@ -1,0 +1,57 @@
+"""Every file is served here, after a team check: nothing lives under a public media URL."""
+
+from django.db.models import FileField
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_GET
+
+from accounts.decorators import team_member_required
+from accounts.http import HtmxHttpRequest
+from packshots import services
+from packshots.models import Result
+from packshots.selectors import jobs_for_team, results_for_team, uploads_for_team
+
+
+def _serve(field: FileField, *, filename: str, inline: bool) -> FileResponse:
+    if not field.name:
+        raise Http404("No file yet.")
+    try:
+        handle = field.open("rb")
+    except FileNotFoundError:
+        raise Http404("The file is missing from storage.") from None
+    response = FileResponse(handle, as_attachment=not inline, filename=filename)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+@team_member_required
+def upload_file(request: HtmxHttpRequest, upload_id: int, kind: str) -> HttpResponse:
+    upload = get_object_or_404(uploads_for_team(request.team), pk=upload_id)
+    field = {"original": upload.file, "thumbnail": upload.thumbnail, "cutout": upload.cutout}.get(kind)
+    if field is None:
+        raise Http404
+    name = upload.original_name if kind == "original" else f"{kind}_{upload.pk}.{field.name.rsplit('.', 1)[-1]}"
+    return _serve(field, filename=name, inline=kind != "original" or "inline" in request.GET)
+
+
+@require_GET
+@team_member_required
+def result_file(request: HtmxHttpRequest, result_id: int, kind: str) -> HttpResponse:
+    result = get_object_or_404(results_for_team(request.team), pk=result_id, status=Result.Status.COMPLETED)
+    if kind == "thumbnail":
+        return _serve(result.thumbnail, filename=f"thumb_{result.filename}.jpg", inline=True)
+    if kind != "image":
+        raise Http404
+    return _serve(result.image, filename=result.filename, inline="inline" in request.GET)
+
+
+@require_GET
+@team_member_required
+def job_zip(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(jobs_for_team(request.team), pk=job_id)
+    response = StreamingHttpResponse(services.zip_stream(job), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="packshots_job_{job.pk}.zip"'
+    response["Cache-Control"] = "private, no-store"
+    return response

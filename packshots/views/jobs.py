@@ -1,0 +1,64 @@
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.decorators import team_editor_required, team_member_required
+from accounts.http import HtmxHttpRequest
+from packshots import instructions as schema
+from packshots import services
+from packshots.errors import PackshotError
+from packshots.models import Job
+from packshots.selectors import jobs_for_team, latest_results
+
+
+def poll_seconds(job: Job) -> int:
+    """Poll briskly while a job is young, then back off (healthchecks-style adaptive polling)."""
+    return 2 if job.total_outputs <= 8 else 4
+
+
+@require_GET
+@team_member_required
+def job_list(request: HtmxHttpRequest) -> HttpResponse:
+    jobs = jobs_for_team(request.team).exclude(status=Job.Status.DRAFT)
+    status = request.GET.get("status", "")
+    if status in Job.Status.values:
+        jobs = jobs.filter(status=status)
+    return render(
+        request, "packshots/job_list.html", {"jobs": jobs[:200], "status": status, "statuses": Job.Status.choices}
+    )
+
+
+@require_GET
+@team_member_required
+def job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(jobs_for_team(request.team), pk=job_id)
+    if job.is_draft:
+        return redirect("packshots:wizard-photos", job.pk)
+    results = latest_results(job)
+    labels = [schema.describe_instruction(i) for i in job.instructions]
+    context = {
+        "job": job,
+        "results": results,
+        "labels": labels,
+        "uploads": job.uploads.all(),
+        "poll_seconds": poll_seconds(job),
+        "has_results": any(r.status == "completed" for r in results),
+    }
+    template = "packshots/_job_progress.html" if request.htmx else "packshots/job_detail.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_POST
+@team_editor_required
+def job_cancel(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(jobs_for_team(request.team), pk=job_id)
+    try:
+        services.job_cancel(job=job)
+        messages.success(request, f"Job #{job.pk} canceled.")
+    except PackshotError as exc:
+        messages.error(request, str(exc))
+    return redirect(job)

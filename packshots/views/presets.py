@@ -1,0 +1,97 @@
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.decorators import team_editor_required, team_member_required
+from accounts.http import HtmxHttpRequest
+from packshots import instructions as schema
+from packshots import services
+from packshots.errors import InvalidInstructionsError, PackshotError
+from packshots.forms import InstructionForm, InstructionsJsonForm, PresetForm, add_schema_errors
+from packshots.selectors import presets_for_team
+
+
+@require_GET
+@team_member_required
+def preset_list(request: HtmxHttpRequest) -> HttpResponse:
+    presets = presets_for_team(request.team)
+    category = request.GET.get("category", "")
+    rows = [
+        {"preset": p, "summary": schema.describe_instruction(p.instruction)}
+        for p in presets
+        if not category or category in p.categories
+    ]
+    categories = sorted({c for p in presets for c in p.categories})
+    return render(
+        request,
+        "packshots/preset_list.html",
+        {"rows": rows, "categories": categories, "category": category, "import_form": InstructionsJsonForm()},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@team_editor_required
+def preset_edit(request: HtmxHttpRequest, preset_id: int | None = None) -> HttpResponse:
+    preset = get_object_or_404(presets_for_team(request.team), pk=preset_id) if preset_id else None
+    initial = {}
+    if preset:
+        initial = {**InstructionForm.initial_from(preset.instruction), "name": preset.name,
+                   "categories": ", ".join(preset.categories)}
+    form = PresetForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.preset_save(
+                team=request.team,
+                author=request.user,
+                name=form.cleaned_data["name"],
+                instruction=form.cleaned_data["instruction"],
+                categories=form.cleaned_data["categories"],
+                preset=preset,
+            )
+        except InvalidInstructionsError as exc:
+            add_schema_errors(form, exc.field_errors, {})
+        except PackshotError as exc:
+            form.add_error("name", str(exc))
+        else:
+            messages.success(request, f"Preset “{saved.name}” saved.")
+            return redirect("packshots:preset-list")
+    return render(request, "packshots/preset_form.html", {"form": form, "preset": preset})
+
+
+@require_POST
+@team_editor_required
+def preset_delete(request: HtmxHttpRequest, preset_id: int) -> HttpResponse:
+    preset = get_object_or_404(presets_for_team(request.team), pk=preset_id)
+    preset.delete()
+    messages.success(request, f"Preset “{preset.name}” deleted.")
+    return redirect("packshots:preset-list")
+
+
+@require_POST
+@team_editor_required
+def preset_import(request: HtmxHttpRequest) -> HttpResponse:
+    form = InstructionsJsonForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            created = services.presets_import(
+                team=request.team, author=request.user, text=schema.dump_instructions(form.cleaned_data["instructions"])
+            )
+        except (InvalidInstructionsError, PackshotError) as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Imported {len(created)} preset{'s' if len(created) != 1 else ''}.")
+            return redirect("packshots:preset-list")
+    presets = presets_for_team(request.team)
+    rows = [{"preset": p, "summary": schema.describe_instruction(p.instruction)} for p in presets]
+    return render(request, "packshots/preset_list.html", {"rows": rows, "import_form": form}, status=200)
+
+
+@require_GET
+@team_member_required
+def preset_export(request: HtmxHttpRequest) -> HttpResponse:
+    """The library as PiktID instructions JSON (preset_name / category_names carry the metadata)."""
+    text = schema.dump_instructions([p.as_instruction() for p in presets_for_team(request.team)])
+    response = HttpResponse(text, content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{request.team.slug}_presets.json"'
+    return response

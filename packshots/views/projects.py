@@ -1,0 +1,46 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.decorators import team_editor_required, team_member_required
+from accounts.http import HtmxHttpRequest
+from packshots import services
+from packshots.errors import PackshotError
+from packshots.forms import ProjectForm
+from packshots.selectors import jobs_for_team, projects_for_team
+
+
+@require_http_methods(["GET", "POST"])
+@team_member_required
+def project_list(request: HtmxHttpRequest) -> HttpResponse:
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST":
+        if not request.membership.can_edit:
+            raise PermissionDenied("Viewers cannot create projects.")
+        if form.is_valid():
+            try:
+                project = services.project_create(team=request.team, created_by=request.user, **form.cleaned_data)
+            except PackshotError as exc:
+                form.add_error("name", str(exc))
+            else:
+                messages.success(request, f"Project “{project.name}” created.")
+                return redirect(project)
+    projects = projects_for_team(request.team)
+    return render(request, "packshots/project_list.html", {"projects": projects, "form": form})
+
+
+@team_member_required
+def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    project = get_object_or_404(projects_for_team(request.team), pk=project_id)
+    jobs = jobs_for_team(request.team).filter(project=project)
+    return render(request, "packshots/project_detail.html", {"project": project, "jobs": jobs})
+
+
+@require_POST
+@team_editor_required
+def job_new(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    project = get_object_or_404(projects_for_team(request.team), pk=project_id)
+    job = services.job_draft_create(project=project, author=request.user)
+    return redirect("packshots:wizard-photos", job.pk)
