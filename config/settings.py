@@ -148,7 +148,7 @@ TASKS = {
     }
 }
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+MAILERS = {"default": {"BACKEND": env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")}}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Packshot Studio <noreply@localhost>")
 
 # Uploads stream to disk past 2.5 MB instead of living in memory.

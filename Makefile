@@ -1,0 +1,54 @@
+# Packshot Studio: `make run` starts the app, `make test` runs the whole suite. Both install what they need.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3.12
+STAMP := $(VENV)/.installed
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run install test test-sqlite test-postgres lint browser-deps postgres bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	@echo ""
+	@echo "  Packshot Studio on http://127.0.0.1:8000   log in as demo@example.com / packshot-demo"
+	@echo ""
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start --port 8000
+
+browser-deps:
+	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation) >/dev/null; }
+
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; echo "PostgreSQL did not start"; exit 1
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test-sqlite: install browser-deps
+	$(BIN)/pytest -n 2 --dist loadfile
+
+# The same suite on PostgreSQL, less the pure modules that never touch a database.
+test-postgres: install postgres
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 --dist loadfile -m "not pure and not browser"
+
+test: lint test-sqlite test-postgres
+
+bench: install
+	$(BIN)/python -m bench.imaging --images ../shared/garments
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import pytest
+
+from tests import factories
+
+ROOT = Path(__file__).resolve().parent.parent
+GARMENTS = ROOT.parent / "shared" / "garments"
+PURE_PATHS = ("tests/imaging/", "tests/test_instructions.py", "tests/test_adapter.py")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    # Pure modules (no Django, no database) are marked so the PostgreSQL run can leave them out.
+    for item in items:
+        relative = Path(item.fspath).resolve().relative_to(ROOT).as_posix()
+        if relative.startswith(PURE_PATHS):
+            item.add_marker(pytest.mark.pure)
+
+
+@pytest.fixture
+def garments() -> Path:
+    if not GARMENTS.is_dir():
+        pytest.fail(f"The shared garment photos are missing: {GARMENTS}")
+    return GARMENTS
+
+
+@pytest.fixture
+def team(db):
+    return factories.make_team("Alpha")
+
+
+@pytest.fixture
+def other_team(db):
+    return factories.make_team("Bravo")
+
+
+@pytest.fixture
+def member(team):
+    return factories.make_user("alice@example.com", team=team, role="member")
+
+
+@pytest.fixture
+def viewer(team):
+    return factories.make_user("victor@example.com", team=team, role="viewer")
+
+
+@pytest.fixture
+def outsider(other_team):
+    return factories.make_user("bob@example.com", team=other_team, role="owner")
+
+
+@pytest.fixture
+def member_client(client, member):
+    client.force_login(member)
+    return client
+
+
+@pytest.fixture
+def viewer_client(client, viewer):
+    client.force_login(viewer)
+    return client
+
+
+@pytest.fixture
+def outsider_client(client, outsider):
+    client.force_login(outsider)
+    return client

@@ -1,0 +1,81 @@
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from packshots.imaging import Cutout, load_image, model_path, segment
+from packshots.imaging.segment import REVIEW_THRESHOLD
+
+from .conftest import photo, tee_mask
+
+
+def full_frame_mask(cutout: Cutout, size: tuple[int, int]) -> np.ndarray:
+    mask = np.zeros(size[::-1], bool)
+    x, y, w, h = cutout.box
+    mask[y : y + h, x : x + w] = cutout.alpha > 127
+    return mask
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return (a & b).sum() / (a | b).sum()
+
+
+def test_bundled_weights_are_found():
+    assert model_path().is_file()
+
+
+def test_segment_finds_a_contrasting_garment(easy_photo):
+    cutout = segment(easy_photo)
+    assert iou(full_frame_mask(cutout, easy_photo.size), tee_mask()) > 0.9
+    assert cutout.confidence >= REVIEW_THRESHOLD and not cutout.needs_review
+    assert cutout.method == "u2netp+grabcut"
+
+
+def test_cutout_is_cropped_with_matching_rgb_and_alpha(easy_photo):
+    cutout = segment(easy_photo)
+    assert cutout.rgb.shape[:2] == cutout.alpha.shape == (cutout.box[3], cutout.box[2])
+    assert cutout.rgb.dtype == cutout.alpha.dtype == np.uint8
+    assert cutout.alpha.shape[0] < easy_photo.height
+
+
+def test_confidence_drops_when_garment_matches_the_background(easy_photo):
+    hard = segment(photo((198, 184, 166), (205, 190, 170)))
+    assert hard.confidence < segment(easy_photo).confidence - 0.2
+    assert hard.needs_review
+
+
+def test_edge_pixels_lose_the_background_colour():
+    # A white garment on a red floor: semi-transparent edge pixels must not come out pink.
+    cutout = segment(photo((245, 245, 245), (170, 30, 40)))
+    edge = (cutout.alpha > 60) & (cutout.alpha < 200)
+    red_excess = cutout.rgb[edge][:, 0].astype(int) - cutout.rgb[edge][:, 1]
+    assert edge.any() and np.median(red_excess) < 25
+
+
+def test_empty_photo_needs_review():
+    assert segment(Image.new("RGB", (320, 240), (128, 128, 128))).needs_review
+
+
+@pytest.mark.slow
+def test_real_photos_segment_quickly_and_mostly_confidently(garments):
+    paths = sorted(garments.glob("*.jpg"))[::6]
+    results, times = [], []
+    for path in paths:
+        image = load_image(path.read_bytes())
+        start = time.perf_counter()
+        results.append(segment(image, threads=2))
+        times.append(time.perf_counter() - start)
+    assert sorted(times)[len(times) // 2] < 1.5
+    assert sum(not r.needs_review for r in results) >= len(results) // 2
+    assert all(r.alpha.max() == 255 for r in results)
+
+
+@pytest.mark.slow
+def test_twelve_megapixel_photo_stays_bounded(garments):
+    image = load_image(next(iter(sorted(garments.glob("*.jpg")))).read_bytes())
+    big = image.resize((3000, 4000) if image.height > image.width else (4000, 3000), Image.Resampling.BICUBIC)
+    start = time.perf_counter()
+    cutout = segment(big, threads=2)
+    assert time.perf_counter() - start < 4
+    assert cutout.alpha.shape[0] > 1000

@@ -1,0 +1,115 @@
+"""Team isolation: every object URL answers 404 to another team, and viewers cannot change anything."""
+
+import pytest
+from django.urls import reverse
+
+from packshots.models import Job
+from tests import factories
+
+
+@pytest.fixture
+def world(team, member):
+    """One of everything, owned by `team`, with finished results and files."""
+    job = factories.make_draft(team=team, user=member, instructions=[factories.WHITE_CUTOUT])
+    upload = job.uploads.get()
+    preset = factories.make_preset(team=team)
+    factories.start_job(job)  # immediate task backend: renders for real
+    result = job.results.get()
+    draft = factories.make_draft(team=team, user=member, project=job.project)
+    return {"job": job, "upload": upload, "preset": preset, "result": result, "draft": draft}
+
+
+def object_urls(world) -> list[tuple[str, str]]:
+    job, upload, preset, result, draft = (world[k] for k in ("job", "upload", "preset", "result", "draft"))
+    return [
+        ("get", reverse("packshots:project-detail", args=[job.project_id])),
+        ("post", reverse("packshots:job-new", args=[job.project_id])),
+        ("get", reverse("packshots:job-detail", args=[job.pk])),
+        ("post", reverse("packshots:job-cancel", args=[job.pk])),
+        ("get", reverse("packshots:job-zip", args=[job.pk])),
+        ("get", reverse("packshots:wizard-photos", args=[draft.pk])),
+        ("post", reverse("packshots:wizard-photos", args=[draft.pk])),
+        ("get", reverse("packshots:wizard-instructions", args=[draft.pk])),
+        ("post", reverse("packshots:wizard-instructions", args=[draft.pk])),
+        ("post", reverse("packshots:instruction-remove", args=[draft.pk, 0])),
+        ("get", reverse("packshots:wizard-review", args=[draft.pk])),
+        ("post", reverse("packshots:wizard-review", args=[draft.pk])),
+        ("post", reverse("packshots:upload-note", args=[upload.pk])),
+        ("post", reverse("packshots:upload-remove", args=[upload.pk])),
+        ("get", reverse("packshots:upload-file", args=[upload.pk, "original"])),
+        ("get", reverse("packshots:upload-file", args=[upload.pk, "thumbnail"])),
+        ("get", reverse("packshots:upload-file", args=[upload.pk, "cutout"])),
+        ("get", reverse("packshots:result-file", args=[result.pk, "image"])),
+        ("get", reverse("packshots:result-file", args=[result.pk, "thumbnail"])),
+        ("get", reverse("packshots:preset-edit", args=[preset.pk])),
+        ("post", reverse("packshots:preset-edit", args=[preset.pk])),
+        ("post", reverse("packshots:preset-delete", args=[preset.pk])),
+    ]
+
+
+def test_every_object_url_gives_404_to_another_team(world, outsider_client):
+    for method, url in object_urls(world):
+        response = getattr(outsider_client, method)(url)
+        assert response.status_code == 404, f"{method.upper()} {url} answered {response.status_code}"
+    assert Job.objects.filter(pk=world["job"].pk, status=Job.Status.COMPLETED).exists()
+
+
+def test_every_object_url_works_for_the_owning_team(world, member_client):
+    for method, url in object_urls(world):
+        if method == "get":
+            response = member_client.get(url)
+            assert response.status_code in (200, 302), f"GET {url} answered {response.status_code}"
+
+
+def test_lists_show_only_the_current_teams_work(world, outsider, outsider_client, other_team):
+    mine = factories.make_project(team=other_team, user=outsider, name="Bravo only")
+    for name in ("project-list", "job-list", "preset-list"):
+        page = outsider_client.get(reverse(f"packshots:{name}")).content.decode()
+        assert world["job"].project.name not in page
+        assert world["preset"].name not in page
+    assert mine.name in outsider_client.get(reverse("packshots:project-list")).content.decode()
+    export = outsider_client.get(reverse("packshots:preset-export")).content.decode()
+    assert world["preset"].name not in export
+
+
+def test_anonymous_users_are_sent_to_login(world, client):
+    for method, url in object_urls(world):
+        response = getattr(client, method)(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
+
+
+@pytest.mark.parametrize("name", ["preset-create"])
+def test_viewer_cannot_open_editing_pages(viewer_client, name):
+    assert viewer_client.get(reverse(f"packshots:{name}")).status_code == 403
+
+
+def test_viewer_can_read_but_every_change_is_forbidden(world, viewer_client):
+    for method, url in object_urls(world):
+        response = getattr(viewer_client, method)(url)
+        if method == "post" or "/wizard/" in url or "/presets/" in url:
+            assert response.status_code == 403, f"{method.upper()} {url} answered {response.status_code}"
+        else:
+            assert response.status_code == 200, f"GET {url} answered {response.status_code}"
+    response = viewer_client.post(reverse("packshots:project-list"), {"name": "Nope"})
+    assert response.status_code == 403
+
+
+def test_switching_to_a_team_you_are_not_in_is_refused(member_client, other_team):
+    response = member_client.post(reverse("accounts:team-switch"), {"team": other_team.pk})
+    assert response.status_code == 404
+
+
+def test_a_member_of_two_teams_switches_between_them(member, member_client, other_team):
+    factories.make_project(team=other_team, user=member, name="Second team project")
+    from accounts.models import Membership
+
+    Membership.objects.create(user=member, team=other_team, role="member")
+    assert "Second team project" not in member_client.get(reverse("packshots:project-list")).content.decode()
+    member_client.post(reverse("accounts:team-switch"), {"team": other_team.pk})
+    assert "Second team project" in member_client.get(reverse("packshots:project-list")).content.decode()
+
+
+def test_media_is_not_under_any_public_url(world, client):
+    name = world["upload"].file.name
+    assert client.get("/media/" + name).status_code == 404
+    assert client.get("/" + name).status_code == 404

@@ -1,0 +1,247 @@
+"""The new-job wizard through the Django test client, bad input included."""
+
+import io
+import json
+import zipfile
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from packshots.models import Job, Upload
+from tests import factories
+
+HX = {"HX-Request": "true"}
+
+
+def start_wizard(client, project) -> Job:
+    response = client.post(reverse("packshots:job-new", args=[project.pk]))
+    job = Job.objects.get(project=project, status=Job.Status.DRAFT)
+    assert response["Location"] == reverse("packshots:wizard-photos", args=[job.pk])
+    return job
+
+
+def upload(client, job, *files, note="", htmx=True):
+    headers = HX if htmx else {}
+    return client.post(
+        reverse("packshots:wizard-photos", args=[job.pk]), {"photos": list(files), "note": note}, headers=headers
+    )
+
+
+def test_member_goes_through_the_whole_wizard_and_gets_results(
+    member_client, team, member, django_capture_on_commit_callbacks
+):
+    project = factories.make_project(team=team, user=member)
+    preset = factories.make_preset(team=team, name="Marketplace")
+    job = start_wizard(member_client, project)
+
+    response = upload(member_client, job, factories.photo_file("front.jpg"), factories.photo_file("back.png"))
+    assert response.status_code == 200 and "front.jpg" in response.text and "back.png" in response.text
+    back = job.uploads.get(original_name="back.png")
+    member_client.post(reverse("packshots:upload-note", args=[back.pk]), {"note": "back view"}, headers=HX)
+    back.refresh_from_db()
+    assert back.note == "back view"
+
+    url = reverse("packshots:wizard-instructions", args=[job.pk])
+    member_client.post(url, {"action": "presets", "pick-presets": [preset.pk]}, headers=HX)
+    custom = {"action": "custom", "custom-style": "flat_lay", "custom-num_variations": "2", "custom-size": "2K"}
+    response = member_client.post(url, custom, headers=HX)
+    assert response.status_code == 200
+    job.refresh_from_db()
+    assert [i["style"] for i in job.instructions] == ["white_cutout", "flat_lay"]
+    assert job.instructions[0]["preset_name"] == "Marketplace"
+    assert job.instructions[1]["angle"] == "top_down"  # forced for flat lay
+    assert (job.total_outputs, job.estimated_credits) == (3, 3 + 2 * 5)
+
+    review = member_client.get(reverse("packshots:wizard-review", args=[job.pk]))
+    assert "13 credits" in review.text
+    with django_capture_on_commit_callbacks(execute=True):
+        response = member_client.post(
+            reverse("packshots:wizard-review", args=[job.pk]),
+            {"engine": "local", "model": "auto", "action": "start"},
+            headers=HX,
+        )
+    assert response.status_code == 200 and response["HX-Redirect"] == job.get_absolute_url()
+    job.refresh_from_db()
+    assert job.status == Job.Status.COMPLETED and job.progress == 100
+    results = list(job.results.order_by("instruction_index", "variation_index"))
+    assert [(r.instruction_index, r.variation_index, r.status) for r in results] == [
+        (0, 0, "completed"), (1, 0, "completed"), (1, 1, "completed"),
+    ]
+    assert (results[1].width, results[1].height) == (2048, 2048)
+    assert all(r.model_used == "local" and r.confidence is not None for r in results)
+
+    page = member_client.get(job.get_absolute_url())
+    assert "Download all (ZIP)" in page.text and "output_1_1_v0.jpg" in page.text
+    image = member_client.get(reverse("packshots:result-file", args=[results[0].pk, "image"]))
+    assert Image.open(io.BytesIO(b"".join(image.streaming_content))).size == (1024, 1024)
+
+
+def test_job_page_polls_until_the_job_is_terminal(member_client, team):
+    running = factories.make_job(team=team, status=Job.Status.RUNNING, results=2)
+    fragment = member_client.get(running.get_absolute_url(), headers=HX)
+    assert 'hx-trigger="load delay:' in fragment.text and "<html" not in fragment.text
+    assert fragment["Vary"] and "HX-Request" in fragment["Vary"]
+    done = factories.make_job(team=team, status=Job.Status.COMPLETED)
+    assert "hx-trigger" not in member_client.get(done.get_absolute_url(), headers=HX).text
+
+
+def test_zip_holds_outputs_named_like_the_official_client_and_metadata(member_client, team, member):
+    job = factories.make_draft(team=team, user=member, instructions=[{**factories.WHITE_CUTOUT, "num_variations": 2}])
+    factories.start_job(job)
+    response = member_client.get(reverse("packshots:job-zip", args=[job.pk]))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert sorted(archive.namelist()) == ["metadata.json", "output_0_0_v0.jpg", "output_0_1_v0.jpg"]
+    metadata = json.loads(archive.read("metadata.json"))
+    assert metadata["summary"]["successful"] == 2
+    assert {r["download_filename"] for r in metadata["results"]} == {"output_0_0_v0.jpg", "output_0_1_v0.jpg"}
+    assert Image.open(io.BytesIO(archive.read("output_0_1_v0.jpg"))).format == "JPEG"
+
+
+def test_non_image_file_is_rejected_by_name_and_nothing_is_stored(member_client, team):
+    job = factories.make_draft(team=team, photos=0)
+    fake = SimpleUploadedFile("notes.jpg", b"this is not a photo", content_type="image/jpeg")
+    response = upload(member_client, job, fake)
+    assert "notes.jpg" in response.text and "not an image" in response.text
+    assert not Upload.objects.exists()
+
+
+def test_truncated_photo_is_rejected(member_client, team):
+    job = factories.make_draft(team=team, photos=0)
+    data = factories.photo_bytes(size=(600, 800))
+    response = upload(member_client, job, SimpleUploadedFile("cut.jpg", data[: len(data) // 2]))
+    assert "cut.jpg" in response.text and "truncated" in response.text.lower()
+    assert job.uploads.count() == 0
+
+
+def test_image_over_the_pixel_cap_is_rejected(member_client, team, settings):
+    settings.PACKSHOT_MAX_PIXELS = 100 * 100
+    job = factories.make_draft(team=team, photos=0)
+    response = upload(member_client, job, factories.photo_file("huge.jpg", size=(300, 300)))
+    assert "huge.jpg" in response.text and "limit" in response.text
+    assert job.uploads.count() == 0
+
+
+def test_eleventh_photo_is_refused_and_the_ten_stay(member_client, team):
+    job = factories.make_draft(team=team, photos=10)
+    response = upload(member_client, job, factories.photo_file("eleven.jpg"))
+    assert "at most 10 photos" in response.text
+    assert job.uploads.count() == 10
+
+
+def test_good_photos_in_a_batch_are_kept_when_one_is_bad(member_client, team):
+    job = factories.make_draft(team=team, photos=0)
+    bad = SimpleUploadedFile("bad.png", b"\x89PNG garbage")
+    response = upload(member_client, job, factories.photo_file("good.jpg"), bad)
+    assert "bad.png" in response.text
+    assert list(job.uploads.values_list("original_name", flat=True)) == ["good.jpg"]
+
+
+def test_invalid_custom_instruction_shows_errors_next_to_fields(member_client, team):
+    job = factories.make_draft(team=team)
+    url = reverse("packshots:wizard-instructions", args=[job.pk])
+    bad = {"action": "custom", "custom-style": "white_cutout", "custom-num_variations": "9", "custom-width": "1001",
+           "custom-height": "1000"}
+    response = member_client.post(url, bad, headers=HX)
+    assert response.status_code == 200
+    assert 'data-field="num_variations">must be 1–8' in response.text
+    assert "multiple of 8" in response.text
+    job.refresh_from_db()
+    assert job.instructions == []
+
+
+def test_unknown_style_and_enum_values_are_rejected(member_client, team):
+    job = factories.make_draft(team=team)
+    url = reverse("packshots:wizard-instructions", args=[job.pk])
+    response = member_client.post(url, {"action": "custom", "custom-style": "cubist", "custom-num_variations": "1",
+                                        "custom-shadow": "laser"}, headers=HX)
+    assert 'data-field="style"' in response.text and 'data-field="shadow"' in response.text
+    job.refresh_from_db()
+    assert job.instructions == []
+
+
+def test_ratio_beyond_4_to_1_is_rejected(member_client, team):
+    job = factories.make_draft(team=team)
+    url = reverse("packshots:wizard-instructions", args=[job.pk])
+    response = member_client.post(url, {"action": "custom", "custom-style": "free", "custom-num_variations": "1",
+                                        "custom-width": "4200", "custom-height": "1000"}, headers=HX)
+    assert "between 1:4 and 4:1" in response.text
+    job.refresh_from_db()
+    assert job.instructions == []
+
+
+def test_instructions_json_is_imported_and_malformed_json_is_explained(member_client, team, tmp_path):
+    job = factories.make_draft(team=team)
+    url = reverse("packshots:wizard-instructions", args=[job.pk])
+    response = member_client.post(url, {"action": "json", "json-json_text": '[{"style": "flat_lay",'}, headers=HX)
+    assert "not valid JSON" in response.text
+    job.refresh_from_db()
+    assert job.instructions == []
+    good = json.dumps({"instructions": [{"style": "free", "num_variations": 2}, {"style": "white_cutout"}]})
+    member_client.post(url, {"action": "json", "json-json_text": good}, headers=HX)
+    job.refresh_from_db()
+    assert [i["style"] for i in job.instructions] == ["free", "white_cutout"] and job.total_outputs == 3
+
+
+def test_json_with_a_bad_instruction_adds_none_of_them(member_client, team):
+    job = factories.make_draft(team=team)
+    url = reverse("packshots:wizard-instructions", args=[job.pk])
+    text = json.dumps([{"style": "free"}, {"style": "free", "num_variations": 0}])
+    response = member_client.post(url, {"action": "json", "json-json_text": text}, headers=HX)
+    assert "instructions[1].num_variations: must be 1–8" in response.text
+    job.refresh_from_db()
+    assert job.instructions == []
+
+
+def test_empty_job_cannot_start(member_client, team):
+    job = factories.make_draft(team=team, photos=0)
+    response = member_client.post(
+        reverse("packshots:wizard-review", args=[job.pk]), {"engine": "local", "model": "auto", "action": "start"}
+    )
+    assert response.status_code == 200
+    assert "need 1–10 images" in response.text or "images" in response.text
+    job.refresh_from_db()
+    assert job.status == Job.Status.DRAFT
+
+
+def test_anchor_index_out_of_range_is_an_error_on_the_field(member_client, team):
+    job = factories.make_draft(team=team, instructions=[factories.WHITE_CUTOUT])
+    response = member_client.post(
+        reverse("packshots:wizard-review", args=[job.pk]),
+        {"engine": "local", "model": "auto", "use_anchor": "on", "anchor_index": "3", "action": "start"},
+        headers=HX,
+    )
+    assert 'data-field="anchor_index"' in response.text
+    job.refresh_from_db()
+    assert job.status == Job.Status.DRAFT and job.options == {"model": "auto"}
+
+
+def test_started_job_can_no_longer_be_edited(member_client, team):
+    job = factories.make_job(team=team, status=Job.Status.QUEUED)
+    assert member_client.get(reverse("packshots:wizard-photos", args=[job.pk])).status_code == 404
+    upload_row = job.uploads.first()
+    member_client.post(reverse("packshots:upload-remove", args=[upload_row.pk]))
+    assert Upload.objects.filter(pk=upload_row.pk).exists()
+
+
+def test_project_names_are_unique_per_team(member_client, team, member):
+    factories.make_project(team=team, user=member, name="Spring")
+    response = member_client.post(reverse("packshots:project-list"), {"name": "spring"})
+    assert "already has a project" in response.text
+
+
+def test_preset_library_create_edit_import_export(member_client, team):
+    response = member_client.post(
+        reverse("packshots:preset-create"),
+        {"name": "Hero 4K", "categories": "PDP, Hero", "style": "ghost_mannequin", "num_variations": "1", "size": "4K"},
+    )
+    assert response.status_code == 302
+    text = json.dumps([{"style": "flat_lay", "surface": "oak", "preset_name": "Oak flat lay"}])
+    member_client.post(reverse("packshots:preset-import"), {"json_text": text})
+    export = json.loads(member_client.get(reverse("packshots:preset-export")).content)
+    names = {item["preset_name"] for item in export}
+    assert names == {"Hero 4K", "Oak flat lay"}
+    hero = next(item for item in export if item["preset_name"] == "Hero 4K")
+    assert hero["category_names"] == ["PDP", "Hero"] and hero["options"] == {"size": "4K"}
+    bad = member_client.post(reverse("packshots:preset-create"), {"name": "Bad", "style": "free", "num_variations": "0"})
+    assert "must be 1–8" in bad.text
