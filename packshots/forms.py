@@ -7,7 +7,9 @@ from packshots.engines.base import available_engines
 from packshots.models import Job, Preset
 
 
-def _choices(values: tuple[str, ...], labels: dict[str, str], blank: str | None = None) -> list[tuple[str, str]]:
+def _choices(
+    values: tuple[str, ...], labels: dict[str, str], blank: str | None = None
+) -> list[tuple[str, str]]:
     options = [(v, labels.get(v, v)) for v in values]
     return [("", blank), *options] if blank is not None else options
 
@@ -45,7 +47,9 @@ class UploadForm(forms.Form):
     # One or many photos per request; each is then checked and stored on its own.
     photos = MultipleFileField(widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}))
     note = forms.CharField(
-        required=False, max_length=schema.MAX_NOTE_LENGTH, help_text="Optional, applies to the photos in this upload"
+        required=False,
+        max_length=schema.MAX_NOTE_LENGTH,
+        help_text="Optional, applies to the photos in this upload",
     )
 
 
@@ -63,15 +67,27 @@ class InstructionForm(forms.Form):
     composition = forms.CharField(required=False, max_length=1000)
     props = forms.CharField(required=False, max_length=1000, help_text="Marketing-ready only")
     lighting = forms.CharField(required=False, max_length=1000)
-    framing = forms.ChoiceField(required=False, choices=_choices(schema.FRAMINGS, schema.FRAMING_LABELS, "Default"))
+    framing = forms.ChoiceField(
+        required=False, choices=_choices(schema.FRAMINGS, schema.FRAMING_LABELS, "Default")
+    )
     angle = forms.ChoiceField(required=False, choices=_choices(schema.ANGLES, schema.ANGLE_LABELS, "Default"))
-    shadow = forms.ChoiceField(required=False, choices=_choices(schema.SHADOWS, schema.SHADOW_LABELS, "Style default"))
-    prompt = forms.CharField(required=False, max_length=schema.MAX_PROMPT_LENGTH, widget=forms.Textarea(attrs={"rows": 2}))
+    shadow = forms.ChoiceField(
+        required=False, choices=_choices(schema.SHADOWS, schema.SHADOW_LABELS, "Style default")
+    )
+    prompt = forms.CharField(
+        required=False, max_length=schema.MAX_PROMPT_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
+    )
     seed = forms.IntegerField(required=False)
     num_variations = forms.IntegerField(initial=1, label="Variations")
-    size = forms.ChoiceField(required=False, choices=_choices(schema.SIZES, {}, f"Default ({schema.DEFAULT_SIZE})"))
-    ar = forms.ChoiceField(required=False, label="Aspect ratio", choices=_choices(schema.ASPECT_RATIOS, {}, "Default"))
-    format = forms.ChoiceField(required=False, choices=_choices(schema.FORMATS, {"jpg": "JPG", "png": "PNG"}, "JPG"))
+    size = forms.ChoiceField(
+        required=False, choices=_choices(schema.SIZES, {}, f"Default ({schema.DEFAULT_SIZE})")
+    )
+    ar = forms.ChoiceField(
+        required=False, label="Aspect ratio", choices=_choices(schema.ASPECT_RATIOS, {}, "Default")
+    )
+    format = forms.ChoiceField(
+        required=False, choices=_choices(schema.FORMATS, {"jpg": "JPG", "png": "PNG"}, "JPG")
+    )
     width = forms.IntegerField(required=False, help_text="Custom size: 256–7000, multiple of 8")
     height = forms.IntegerField(required=False)
 
@@ -126,7 +142,9 @@ class PresetForm(InstructionForm):
 
 
 class PresetPickForm(forms.Form):
-    presets = forms.ModelMultipleChoiceField(queryset=Preset.objects.none(), widget=forms.CheckboxSelectMultiple)
+    presets = forms.ModelMultipleChoiceField(
+        queryset=Preset.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
 
     def __init__(self, *args, presets=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -135,7 +153,9 @@ class PresetPickForm(forms.Form):
 
 class InstructionsJsonForm(forms.Form):
     json_text = forms.CharField(
-        required=False, label="Instructions JSON", widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"})
+        required=False,
+        label="Instructions JSON",
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
     )
     json_file = forms.FileField(required=False, label="or a .json file")
 

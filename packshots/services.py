@@ -36,14 +36,22 @@ def project_create(*, team: Team, created_by: User, name: str, description: str 
         raise PackshotError("Give the project a name.")
     if Project.objects.filter(team=team, name__iexact=name).exists():
         raise PackshotError(f"Your team already has a project called “{name}”.")
-    return Project.objects.create(team=team, created_by=created_by, name=name, description=description.strip())
+    return Project.objects.create(
+        team=team, created_by=created_by, name=name, description=description.strip()
+    )
 
 
 # ---------------------------------------------------------------- presets
 
 
 def preset_save(
-    *, team: Team, author: User, name: str, instruction: dict, categories: list[str], preset: Preset | None = None
+    *,
+    team: Team,
+    author: User,
+    name: str,
+    instruction: dict,
+    categories: list[str],
+    preset: Preset | None = None,
 ) -> Preset:
     """Create or update a preset; the instruction is checked against the schema first."""
     instruction = {k: v for k, v in instruction.items() if k not in ("preset_name", "category_names")}
@@ -77,7 +85,11 @@ def presets_import(*, team: Team, author: User, text: str | bytes) -> list[Prese
         name = item.get("preset_name") or f"{schema.describe_instruction(item)} #{index + 1}"
         created.append(
             preset_save(
-                team=team, author=author, name=name, instruction=item, categories=item.get("category_names", [])
+                team=team,
+                author=author,
+                name=name,
+                instruction=item,
+                categories=item.get("category_names", []),
             )
         )
     return created
@@ -342,12 +354,17 @@ def result_render(*, result_id: int) -> None:
         output = engine.render(inputs, instruction, variation=result.variation_index, seed=seed)
     except EngineError as exc:
         engine_event_apply(
-            source="local", event_id=event_id, job=job, name="image_result",
+            source="local",
+            event_id=event_id,
+            job=job,
+            name="image_result",
             data={"result_id": result.pk, "status": "failed", "error": str(exc)},
         )
         return
     image_name = default_storage.save(_result_path(job, result.filename), ContentFile(output.data))
-    thumb_name = default_storage.save(_result_path(job, f"thumb_{result.filename}.jpg"), ContentFile(output.thumbnail))
+    thumb_name = default_storage.save(
+        _result_path(job, f"thumb_{result.filename}.jpg"), ContentFile(output.thumbnail)
+    )
     applied = engine_event_apply(
         source="local",
         event_id=event_id,
@@ -375,7 +392,10 @@ def result_render(*, result_id: int) -> None:
 def result_fail(*, result_id: int, message: str) -> None:
     result = Result.objects.select_related("job").get(pk=result_id)
     engine_event_apply(
-        source="local", event_id=f"result-{result.pk}-v{result.version}", job=result.job, name="image_result",
+        source="local",
+        event_id=f"result-{result.pk}-v{result.version}",
+        job=result.job,
+        name="image_result",
         data={"result_id": result.pk, "status": "failed", "error": message},
     )
 
@@ -409,10 +429,17 @@ def _apply_image_result(job: Job, data: dict) -> None:
     )
     if data["status"] == "completed":
         changes = {key: data[key] for key in _RESULT_FIELDS if key in data}
-        results.update(status=Result.Status.COMPLETED, image=data["image"], thumbnail=data["thumbnail"],
-                       updated_at=timezone.now(), **changes)
+        results.update(
+            status=Result.Status.COMPLETED,
+            image=data["image"],
+            thumbnail=data["thumbnail"],
+            updated_at=timezone.now(),
+            **changes,
+        )
     else:
-        results.update(status=Result.Status.FAILED, error=data.get("error", "")[:2000], updated_at=timezone.now())
+        results.update(
+            status=Result.Status.FAILED, error=data.get("error", "")[:2000], updated_at=timezone.now()
+        )
     _job_refresh_progress(job)
 
 
@@ -420,17 +447,23 @@ def _job_refresh_progress(job: Job) -> None:
     slots = latest_results(job)
     total = max(job.total_outputs, len(slots), 1)
     done = [r for r in slots if r.is_done]
-    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(progress=min(100.0, 100.0 * len(done) / total))
+    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+        progress=min(100.0, 100.0 * len(done) / total)
+    )
     if len(done) < job.total_outputs:
         return
     failed = [r for r in done if r.status == Result.Status.FAILED]
     if not failed:
         job_transition(job_id=job.pk, to=Job.Status.COMPLETED)
     elif len(failed) == len(done):
-        job_transition(job_id=job.pk, to=Job.Status.FAILED, error_message=failed[0].error or "Every output failed.")
+        job_transition(
+            job_id=job.pk, to=Job.Status.FAILED, error_message=failed[0].error or "Every output failed."
+        )
     else:
         job_transition(
-            job_id=job.pk, to=Job.Status.PARTIALLY_FAILED, error_message=f"{len(failed)} of {len(done)} outputs failed."
+            job_id=job.pk,
+            to=Job.Status.PARTIALLY_FAILED,
+            error_message=f"{len(failed)} of {len(done)} outputs failed.",
         )
 
 
@@ -522,5 +555,3 @@ def outputs_write(*, job: Job, folder) -> list[str]:
             written.append(result.filename)
     (folder / "metadata.json").write_text(json.dumps(job_metadata(job), indent=2))
     return written
-
-

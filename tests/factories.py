@@ -17,7 +17,9 @@ def make_team(name: str = "Alpha") -> Team:
     return Team.objects.create(name=name, slug=name.lower().replace(" ", "-"))
 
 
-def make_user(email: str, *, team: Team | None = None, role: str = "member", password: str = "pw-secret-123") -> User:
+def make_user(
+    email: str, *, team: Team | None = None, role: str = "member", password: str = "pw-secret-123"
+) -> User:
     user = User.objects.create_user(email, password)
     if team is not None:
         Membership.objects.create(user=user, team=team, role=role)
@@ -44,7 +46,9 @@ def photo_file(name: str = "front.jpg", **kwargs) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, photo_bytes(fmt=fmt, **kwargs), content_type=f"image/{fmt.lower()}")
 
 
-def make_draft(*, team: Team, user: User | None = None, photos: int = 1, instructions=None, project=None) -> Job:
+def make_draft(
+    *, team: Team, user: User | None = None, photos: int = 1, instructions=None, project=None
+) -> Job:
     user = user or team.memberships.first().user
     project = project or make_project(team=team, user=user)
     job = services.job_draft_create(project=project, author=user)
@@ -63,7 +67,9 @@ def start_job(job: Job) -> Job:
     return job
 
 
-def make_job(*, team: Team, status: str = Job.Status.QUEUED, user: User | None = None, results: int = 0) -> Job:
+def make_job(
+    *, team: Team, status: str = Job.Status.QUEUED, user: User | None = None, results: int = 0
+) -> Job:
     """A started job in any state, without running an engine."""
     job = make_draft(team=team, user=user, instructions=[{**WHITE_CUTOUT, "num_variations": max(results, 1)}])
     Job.objects.filter(pk=job.pk).update(status=status, total_outputs=max(results, 1))

@@ -5,14 +5,17 @@ import tempfile
 
 os.environ.setdefault("PACKSHOT_VAR_DIR", tempfile.mkdtemp(prefix="packshot-test-var-"))
 
-from config.settings import *  # noqa: E402,F403
-from config.settings import STORAGES, VAR_DIR  # noqa: E402
+from config.settings import *  # noqa: F403
+from config.settings import STORAGES, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
     **STORAGES,
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}},
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT},
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001 -- expected messages hold the en dash and multiplication sign PiktID writes
+
 import json
 from pathlib import Path
 

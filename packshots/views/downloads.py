@@ -32,7 +32,9 @@ def upload_file(request: HtmxHttpRequest, upload_id: int, kind: str) -> HttpResp
     field = {"original": upload.file, "thumbnail": upload.thumbnail, "cutout": upload.cutout}.get(kind)
     if field is None:
         raise Http404
-    name = upload.original_name if kind == "original" else f"{kind}_{upload.pk}.{field.name.rsplit('.', 1)[-1]}"
+    name = (
+        upload.original_name if kind == "original" else f"{kind}_{upload.pk}.{field.name.rsplit('.', 1)[-1]}"
+    )
     return _serve(field, filename=name, inline=kind != "original" or "inline" in request.GET)
 
 

@@ -26,7 +26,9 @@ def job_list(request: HtmxHttpRequest) -> HttpResponse:
     if status in Job.Status.values:
         jobs = jobs.filter(status=status)
     return render(
-        request, "packshots/job_list.html", {"jobs": jobs[:200], "status": status, "statuses": Job.Status.choices}
+        request,
+        "packshots/job_list.html",
+        {"jobs": jobs[:200], "status": status, "statuses": Job.Status.choices},
     )
 
 

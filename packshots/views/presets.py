@@ -36,8 +36,11 @@ def preset_edit(request: HtmxHttpRequest, preset_id: int | None = None) -> HttpR
     preset = get_object_or_404(presets_for_team(request.team), pk=preset_id) if preset_id else None
     initial = {}
     if preset:
-        initial = {**InstructionForm.initial_from(preset.instruction), "name": preset.name,
-                   "categories": ", ".join(preset.categories)}
+        initial = {
+            **InstructionForm.initial_from(preset.instruction),
+            "name": preset.name,
+            "categories": ", ".join(preset.categories),
+        }
     form = PresetForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -75,7 +78,9 @@ def preset_import(request: HtmxHttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             created = services.presets_import(
-                team=request.team, author=request.user, text=schema.dump_instructions(form.cleaned_data["instructions"])
+                team=request.team,
+                author=request.user,
+                text=schema.dump_instructions(form.cleaned_data["instructions"]),
             )
         except (InvalidInstructionsError, PackshotError) as exc:
             form.add_error(None, str(exc))

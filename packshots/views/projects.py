@@ -21,7 +21,9 @@ def project_list(request: HtmxHttpRequest) -> HttpResponse:
             raise PermissionDenied("Viewers cannot create projects.")
         if form.is_valid():
             try:
-                project = services.project_create(team=request.team, created_by=request.user, **form.cleaned_data)
+                project = services.project_create(
+                    team=request.team, created_by=request.user, **form.cleaned_data
+                )
             except PackshotError as exc:
                 form.add_error("name", str(exc))
             else:

@@ -46,13 +46,20 @@ def wizard_photos(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         for photo in form.cleaned_data["photos"]:
             try:
-                services.upload_add(job=job, uploaded_by=request.user, file=photo, note=form.cleaned_data["note"])
+                services.upload_add(
+                    job=job, uploaded_by=request.user, file=photo, note=form.cleaned_data["note"]
+                )
             except PackshotError as exc:
                 rejected.append(str(exc))
         if not rejected and not request.htmx:
             return redirect("packshots:wizard-photos", job.pk)
         form = UploadForm()
-    context = {"form": form, "rejected": rejected, "uploads": job.uploads.all(), "max_images": schema.MAX_IMAGES}
+    context = {
+        "form": form,
+        "rejected": rejected,
+        "uploads": job.uploads.all(),
+        "max_images": schema.MAX_IMAGES,
+    }
     return _render_step(request, job, "photos", "packshots/_wizard_photos.html", context)
 
 
@@ -71,7 +78,9 @@ def upload_note(request: HtmxHttpRequest, upload_id: int) -> HttpResponse:
         error = "; ".join(form.errors.get("note", []))
     if not request.htmx:
         return redirect("packshots:wizard-photos", upload.job_id)
-    return render(request, "packshots/_upload_card.html", {"upload": upload, "job": upload.job, "note_error": error})
+    return render(
+        request, "packshots/_upload_card.html", {"upload": upload, "job": upload.job, "note_error": error}
+    )
 
 
 @require_POST
@@ -117,9 +126,18 @@ def wizard_instructions(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
                 messages.success(request, f"Added {len(new)} instruction{'s' if len(new) != 1 else ''}.")
                 if not request.htmx:
                     return redirect("packshots:wizard-instructions", job.pk)
-                custom, pick = InstructionForm(prefix="custom"), PresetPickForm(presets=presets, prefix="pick")
+                custom, pick = (
+                    InstructionForm(prefix="custom"),
+                    PresetPickForm(presets=presets, prefix="pick"),
+                )
                 from_json = InstructionsJsonForm(prefix="json")
-    context = {"custom": custom, "pick": pick, "from_json": from_json, "presets": presets, "items": _items(job)}
+    context = {
+        "custom": custom,
+        "pick": pick,
+        "from_json": from_json,
+        "presets": presets,
+        "items": _items(job),
+    }
     return _render_step(request, job, "instructions", "packshots/_wizard_instructions.html", context)
 
 

@@ -12,7 +12,12 @@ CORNERS = ((0, 0), (0, -1), (-1, 0), (-1, -1))
 
 @pytest.mark.parametrize(
     ("style", "width", "height"),
-    [("white_cutout", 1536, 2048), ("flat_lay", 1000, 1000), ("ghost_mannequin", 1200, 900), ("free", 333, 517)],
+    [
+        ("white_cutout", 1536, 2048),
+        ("flat_lay", 1000, 1000),
+        ("ghost_mannequin", 1200, 900),
+        ("free", 333, 517),
+    ],
 )
 def test_output_has_exactly_the_requested_size(cutout, style, width, height):
     assert compose(cutout, style=style, width=width, height=height).size == (width, height)
@@ -42,14 +47,22 @@ def test_white_cutout_without_shadow_only_touches_pixels_under_the_garment(cutou
 @pytest.mark.parametrize("style", STYLES)
 @pytest.mark.parametrize("shadow", SHADOWS)
 def test_every_style_renders_with_every_shadow(cutout, style, shadow):
-    image = compose(cutout, style=style, width=400, height=500, shadow=shadow, background="sage",
-                    surface="oak", lighting="dramatic warm")
+    image = compose(
+        cutout,
+        style=style,
+        width=400,
+        height=500,
+        shadow=shadow,
+        background="sage",
+        surface="oak",
+        lighting="dramatic warm",
+    )
     assert image.mode == "RGB" and image.size == (400, 500)
 
 
 def test_garment_is_centred_and_fills_the_framing(cutout):
     pixels = np.asarray(compose(cutout, style="flat_lay", width=1000, height=1000, shadow="none"))
-    garment = (np.abs(pixels.astype(int) - (180, 40, 60)).sum(2) < 30)
+    garment = np.abs(pixels.astype(int) - (180, 40, 60)).sum(2) < 30
     ys, xs = np.flatnonzero(garment.any(1)), np.flatnonzero(garment.any(0))
     assert abs((xs[0] + xs[-1]) / 2 - 500) < 5 and abs((ys[0] + ys[-1]) / 2 - 500) < 5
     assert 0.78 < (ys[-1] - ys[0]) / 1000 < 0.86
@@ -61,18 +74,26 @@ def test_flat_lay_surface_text_sets_the_colour(cutout):
 
 
 def test_two_background_colours_make_a_gradient(cutout):
-    pixels = np.asarray(compose(cutout, style="marketing_ready", width=300, height=300, background="white to navy"))
+    pixels = np.asarray(
+        compose(cutout, style="marketing_ready", width=300, height=300, background="white to navy")
+    )
     assert pixels[2, 150].sum() > pixels[-3, 150].sum() + 300
 
 
 def test_variations_differ_visibly(cutout):
-    a, b = (np.asarray(compose(cutout, style="ghost_mannequin", width=600, height=800, variation=v)) for v in (1, 2))
+    a, b = (
+        np.asarray(compose(cutout, style="ghost_mannequin", width=600, height=800, variation=v))
+        for v in (1, 2)
+    )
     assert np.abs(a.astype(int) - b).mean() > 1
 
 
 def test_same_seed_and_variation_repeat_byte_for_byte(cutout):
     def render():
-        return encode(compose(cutout, style="flat_lay", width=500, height=500, surface="marble", seed=7, variation=3), "png")
+        return encode(
+            compose(cutout, style="flat_lay", width=500, height=500, surface="marble", seed=7, variation=3),
+            "png",
+        )
 
     assert render() == render()
 

@@ -24,7 +24,9 @@ def start_wizard(client, project) -> Job:
 def upload(client, job, *files, note="", htmx=True):
     headers = HX if htmx else {}
     return client.post(
-        reverse("packshots:wizard-photos", args=[job.pk]), {"photos": list(files), "note": note}, headers=headers
+        reverse("packshots:wizard-photos", args=[job.pk]),
+        {"photos": list(files), "note": note},
+        headers=headers,
     )
 
 
@@ -44,7 +46,12 @@ def test_member_goes_through_the_whole_wizard_and_gets_results(
 
     url = reverse("packshots:wizard-instructions", args=[job.pk])
     member_client.post(url, {"action": "presets", "pick-presets": [preset.pk]}, headers=HX)
-    custom = {"action": "custom", "custom-style": "flat_lay", "custom-num_variations": "2", "custom-size": "2K"}
+    custom = {
+        "action": "custom",
+        "custom-style": "flat_lay",
+        "custom-num_variations": "2",
+        "custom-size": "2K",
+    }
     response = member_client.post(url, custom, headers=HX)
     assert response.status_code == 200
     job.refresh_from_db()
@@ -66,7 +73,9 @@ def test_member_goes_through_the_whole_wizard_and_gets_results(
     assert job.status == Job.Status.COMPLETED and job.progress == 100
     results = list(job.results.order_by("instruction_index", "variation_index"))
     assert [(r.instruction_index, r.variation_index, r.status) for r in results] == [
-        (0, 0, "completed"), (1, 0, "completed"), (1, 1, "completed"),
+        (0, 0, "completed"),
+        (1, 0, "completed"),
+        (1, 1, "completed"),
     ]
     assert (results[1].width, results[1].height) == (2048, 2048)
     assert all(r.model_used == "local" and r.confidence is not None for r in results)
@@ -87,7 +96,9 @@ def test_job_page_polls_until_the_job_is_terminal(member_client, team):
 
 
 def test_zip_holds_outputs_named_like_the_official_client_and_metadata(member_client, team, member):
-    job = factories.make_draft(team=team, user=member, instructions=[{**factories.WHITE_CUTOUT, "num_variations": 2}])
+    job = factories.make_draft(
+        team=team, user=member, instructions=[{**factories.WHITE_CUTOUT, "num_variations": 2}]
+    )
     factories.start_job(job)
     response = member_client.get(reverse("packshots:job-zip", args=[job.pk]))
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
@@ -140,8 +151,13 @@ def test_good_photos_in_a_batch_are_kept_when_one_is_bad(member_client, team):
 def test_invalid_custom_instruction_shows_errors_next_to_fields(member_client, team):
     job = factories.make_draft(team=team)
     url = reverse("packshots:wizard-instructions", args=[job.pk])
-    bad = {"action": "custom", "custom-style": "white_cutout", "custom-num_variations": "9", "custom-width": "1001",
-           "custom-height": "1000"}
+    bad = {
+        "action": "custom",
+        "custom-style": "white_cutout",
+        "custom-num_variations": "9",
+        "custom-width": "1001",
+        "custom-height": "1000",
+    }
     response = member_client.post(url, bad, headers=HX)
     assert response.status_code == 200
     assert 'data-field="num_variations">must be 1–8' in response.text
@@ -153,8 +169,16 @@ def test_invalid_custom_instruction_shows_errors_next_to_fields(member_client, t
 def test_unknown_style_and_enum_values_are_rejected(member_client, team):
     job = factories.make_draft(team=team)
     url = reverse("packshots:wizard-instructions", args=[job.pk])
-    response = member_client.post(url, {"action": "custom", "custom-style": "cubist", "custom-num_variations": "1",
-                                        "custom-shadow": "laser"}, headers=HX)
+    response = member_client.post(
+        url,
+        {
+            "action": "custom",
+            "custom-style": "cubist",
+            "custom-num_variations": "1",
+            "custom-shadow": "laser",
+        },
+        headers=HX,
+    )
     assert 'data-field="style"' in response.text and 'data-field="shadow"' in response.text
     job.refresh_from_db()
     assert job.instructions == []
@@ -163,8 +187,17 @@ def test_unknown_style_and_enum_values_are_rejected(member_client, team):
 def test_ratio_beyond_4_to_1_is_rejected(member_client, team):
     job = factories.make_draft(team=team)
     url = reverse("packshots:wizard-instructions", args=[job.pk])
-    response = member_client.post(url, {"action": "custom", "custom-style": "free", "custom-num_variations": "1",
-                                        "custom-width": "4200", "custom-height": "1000"}, headers=HX)
+    response = member_client.post(
+        url,
+        {
+            "action": "custom",
+            "custom-style": "free",
+            "custom-num_variations": "1",
+            "custom-width": "4200",
+            "custom-height": "1000",
+        },
+        headers=HX,
+    )
     assert "between 1:4 and 4:1" in response.text
     job.refresh_from_db()
     assert job.instructions == []
@@ -173,7 +206,9 @@ def test_ratio_beyond_4_to_1_is_rejected(member_client, team):
 def test_instructions_json_is_imported_and_malformed_json_is_explained(member_client, team, tmp_path):
     job = factories.make_draft(team=team)
     url = reverse("packshots:wizard-instructions", args=[job.pk])
-    response = member_client.post(url, {"action": "json", "json-json_text": '[{"style": "flat_lay",'}, headers=HX)
+    response = member_client.post(
+        url, {"action": "json", "json-json_text": '[{"style": "flat_lay",'}, headers=HX
+    )
     assert "not valid JSON" in response.text
     job.refresh_from_db()
     assert job.instructions == []
@@ -196,7 +231,8 @@ def test_json_with_a_bad_instruction_adds_none_of_them(member_client, team):
 def test_empty_job_cannot_start(member_client, team):
     job = factories.make_draft(team=team, photos=0)
     response = member_client.post(
-        reverse("packshots:wizard-review", args=[job.pk]), {"engine": "local", "model": "auto", "action": "start"}
+        reverse("packshots:wizard-review", args=[job.pk]),
+        {"engine": "local", "model": "auto", "action": "start"},
     )
     assert response.status_code == 200
     assert "need 1–10 images" in response.text or "images" in response.text
@@ -233,7 +269,13 @@ def test_project_names_are_unique_per_team(member_client, team, member):
 def test_preset_library_create_edit_import_export(member_client, team):
     response = member_client.post(
         reverse("packshots:preset-create"),
-        {"name": "Hero 4K", "categories": "PDP, Hero", "style": "ghost_mannequin", "num_variations": "1", "size": "4K"},
+        {
+            "name": "Hero 4K",
+            "categories": "PDP, Hero",
+            "style": "ghost_mannequin",
+            "num_variations": "1",
+            "size": "4K",
+        },
     )
     assert response.status_code == 302
     text = json.dumps([{"style": "flat_lay", "surface": "oak", "preset_name": "Oak flat lay"}])
@@ -243,5 +285,7 @@ def test_preset_library_create_edit_import_export(member_client, team):
     assert names == {"Hero 4K", "Oak flat lay"}
     hero = next(item for item in export if item["preset_name"] == "Hero 4K")
     assert hero["category_names"] == ["PDP", "Hero"] and hero["options"] == {"size": "4K"}
-    bad = member_client.post(reverse("packshots:preset-create"), {"name": "Bad", "style": "free", "num_variations": "0"})
+    bad = member_client.post(
+        reverse("packshots:preset-create"), {"name": "Bad", "style": "free", "num_variations": "0"}
+    )
     assert "must be 1–8" in bad.text

@@ -20,7 +20,9 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
 
 class Command(BaseCommand):
-    help = "Generate clean product packshots from a folder of garment photos (like PiktID's create_packshot.py)."
+    help = (
+        "Generate clean product packshots from a folder of garment photos (like PiktID's create_packshot.py)."
+    )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--input-folder", required=True, help="Folder with 1-10 photos of one garment")
@@ -38,7 +40,7 @@ class Command(BaseCommand):
         simple.add_argument("--aspect-ratio", default=None, choices=schema.ASPECT_RATIOS)
         simple.add_argument("--format", default=None, dest="fmt", choices=schema.FORMATS)
         simple.add_argument("--seed", type=int, default=None)
-        parser.add_argument("--instructions-file", default=None, help="JSON list or {\"instructions\": [...]}")
+        parser.add_argument("--instructions-file", default=None, help='JSON list or {"instructions": [...]}')
         parser.add_argument("--image-notes", nargs="+", default=None, help="Per-image notes in file order")
         parser.add_argument("--model", default="auto", choices=schema.MODELS)
         parser.add_argument("--use-anchor", action="store_true", default=False)
@@ -54,12 +56,16 @@ class Command(BaseCommand):
         if not folder.is_dir():
             raise CommandError(f"Input folder not found: {folder}")
         photos = sorted(
-            p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+            p
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
         )
         if not photos:
             raise CommandError(f"No .jpg, .jpeg or .png images in {folder}")
         if len(photos) > schema.MAX_IMAGES:
-            self.stderr.write(f"Warning: found {len(photos)} images; a job takes at most 10. Using the first 10.")
+            self.stderr.write(
+                f"Warning: found {len(photos)} images; a job takes at most 10. Using the first 10."
+            )
             photos = photos[: schema.MAX_IMAGES]
         instructions = self._instructions(opts)
         notes = opts["image_notes"] or []
@@ -70,7 +76,9 @@ class Command(BaseCommand):
             job_options.update(use_anchor=True, anchor_index=opts["anchor_index"])
         errors = schema.validate_job(
             instructions=instructions,
-            images=[{"file_id": p.name, "note": notes[i] if i < len(notes) else ""} for i, p in enumerate(photos)],
+            images=[
+                {"file_id": p.name, "note": notes[i] if i < len(notes) else ""} for i, p in enumerate(photos)
+            ],
             options=job_options,
             post_process=opts["post_process"],
         )
@@ -80,15 +88,21 @@ class Command(BaseCommand):
         if opts["engine"] != "local":
             raise CommandError(f"The {opts['engine']} engine is not available in this installation yet.")
 
-        self.stdout.write(f"Create Packshot: {len(photos)} images, {schema.total_outputs(instructions)} outputs")
+        self.stdout.write(
+            f"Create Packshot: {len(photos)} images, {schema.total_outputs(instructions)} outputs"
+        )
         try:
             with transaction.atomic():
                 project = self._project(membership, opts["project"] or folder.resolve().name)
-                job = services.job_draft_create(project=project, author=membership.user, engine=opts["engine"])
+                job = services.job_draft_create(
+                    project=project, author=membership.user, engine=opts["engine"]
+                )
                 for i, photo in enumerate(photos):
                     with photo.open("rb") as f:
                         note = notes[i] if i < len(notes) else ""
-                        services.upload_add(job=job, uploaded_by=membership.user, file=File(f, name=photo.name), note=note)
+                        services.upload_add(
+                            job=job, uploaded_by=membership.user, file=File(f, name=photo.name), note=note
+                        )
                 services.job_set_instructions(job=job, instructions=instructions)
                 services.job_set_options(
                     job=job, engine=opts["engine"], options=job_options, post_process=opts["post_process"]
@@ -105,7 +119,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Downloaded: {name}")
         self.stdout.write(f"Results saved to {opts['output_folder']} (job status: {job.status})")
         if job.status != Job.Status.COMPLETED:
-            raise CommandError(f"Job #{job.pk} did not complete ({job.get_status_display()}): {job.error_message}")
+            raise CommandError(
+                f"Job #{job.pk} did not complete ({job.get_status_display()}): {job.error_message}"
+            )
 
     def _instructions(self, opts: dict) -> list[dict]:
         if opts["instructions_file"]:
@@ -124,7 +140,11 @@ class Command(BaseCommand):
             instruction["seed"] = opts["seed"]
         if opts["num_variations"] != 1:
             instruction["num_variations"] = opts["num_variations"]
-        options = {k: v for k, v in (("size", opts["size"]), ("ar", opts["aspect_ratio"]), ("format", opts["fmt"])) if v}
+        options = {
+            k: v
+            for k, v in (("size", opts["size"]), ("ar", opts["aspect_ratio"]), ("format", opts["fmt"]))
+            if v
+        }
         if options:
             instruction["options"] = options
         return [instruction]
@@ -141,9 +161,13 @@ class Command(BaseCommand):
             memberships = memberships.filter(user__email__iexact=email)
         membership = memberships.order_by("role", "pk").first()
         if membership is None:
-            raise CommandError("No member who may create jobs in that team" + (f" with e-mail {email}" if email else ""))
+            raise CommandError(
+                "No member who may create jobs in that team" + (f" with e-mail {email}" if email else "")
+            )
         return membership
 
     def _project(self, membership: Membership, name: str) -> Project:
         existing = Project.objects.filter(team=membership.team, name__iexact=name).first()
-        return existing or services.project_create(team=membership.team, created_by=membership.user, name=name)
+        return existing or services.project_create(
+            team=membership.team, created_by=membership.user, name=name
+        )

@@ -1,0 +1,29 @@
+# Production image: gunicorn (gthread) serving Django + whitenoise; run the worker from the same image with
+#   docker run ... packshot-studio python manage.py db_worker
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PACKSHOT_VAR_DIR=/var/lib/packshot \
+    HOST=0.0.0.0 \
+    PORT=8000
+
+# libgl/glib are not needed by opencv-python-headless; libgomp is needed by onnxruntime.
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 packshot \
+    && mkdir -p /var/lib/packshot && chown packshot /var/lib/packshot
+
+WORKDIR /app
+COPY pyproject.toml ./
+RUN pip install --upgrade pip && pip install .
+COPY --chown=packshot . .
+
+# collectstatic needs a SECRET_KEY only to import settings; the real one comes from the environment at run time.
+RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v0
+
+USER packshot
+EXPOSE 8000
+VOLUME ["/var/lib/packshot"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn config.wsgi --bind ${HOST}:${PORT} --worker-class gthread --workers ${WEB_CONCURRENCY:-2} --threads 4 --timeout 120 --access-logfile -"]

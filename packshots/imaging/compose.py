@@ -1,0 +1,278 @@
+"""Placing a cutout on a packshot canvas: background, shadow, framing and seeded variations.
+
+Everything is built in uint8 on the full canvas except the background's smooth parts and the shadow,
+which are computed at ≤ 512 px and upscaled (they are blurry anyway): a 4K canvas stays cheap.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from . import colors
+from .segment import Cutout
+
+STYLES = ("flat_lay", "ghost_mannequin", "marketing_ready", "white_cutout", "free")
+SHADOWS = ("none", "contact", "soft_drop", "natural")
+# Share of the canvas the garment's box may fill along its limiting side.
+FILL = {None: 0.84, "square_packshot": 0.82, "tall_3_4": 0.84, "wide_4_3": 0.84, "full_frame": 0.94}
+# Floating styles sit above centre so their shadow has room below.
+LIFT = {
+    "flat_lay": 0.0,
+    "ghost_mannequin": 0.025,
+    "white_cutout": 0.02,
+    "marketing_ready": 0.015,
+    "free": 0.015,
+}
+DEFAULT_BACKGROUND = {
+    "flat_lay": [colors.MATERIALS["linen"]],
+    "ghost_mannequin": [(244, 244, 244)],
+    "marketing_ready": [(246, 244, 241), (225, 221, 215)],
+    "free": [(240, 240, 240)],
+}
+LOW_RES = 512
+# Shadow opacity below this is dropped, so a white background stays exactly 255 away from the garment.
+SHADOW_FLOOR = 0.004
+
+
+@dataclass(frozen=True)
+class Jitter:
+    """What a variation changes; variation 0 is the canonical layout."""
+
+    dx: float = 0.0  # placement offset, fraction of the canvas
+    dy: float = 0.0
+    scale: float = 1.0
+    shadow_angle: float = 0.0  # radians away from straight down
+    shadow_strength: float = 1.0
+    tone: float = 1.0  # background brightness factor
+
+    @classmethod
+    def draw(cls, seed: int, variation: int) -> Jitter:
+        if variation == 0:
+            return cls()
+        u = np.random.default_rng([seed, variation]).uniform(-1, 1, 6)
+        return cls(0.025 * u[0], 0.02 * u[1], 1 + 0.05 * u[2], 0.5 * u[3], 1 + 0.25 * u[4], 1 + 0.035 * u[5])
+
+
+def compose(
+    cutout: Cutout,
+    *,
+    style: str,
+    width: int,
+    height: int,
+    framing: str | None = None,
+    shadow: str = "soft_drop",
+    background: str = "",
+    color_palette: str = "",
+    surface: str = "",
+    lighting: str = "",
+    seed: int = 0,
+    variation: int = 0,
+) -> Image.Image:
+    """Render the packshot: exactly width×height RGB, deterministic for the same arguments."""
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}")
+    if framing not in FILL:
+        raise ValueError(f"unknown framing {framing!r}")
+    if shadow not in SHADOWS:
+        raise ValueError(f"unknown shadow {shadow!r}")
+    if width < 16 or height < 16:
+        raise ValueError(f"canvas {width}×{height} is too small")
+    jitter = Jitter.draw(seed, variation)
+    lighting = lighting.lower()
+    f = max(1, math.ceil(max(width, height) / LOW_RES))
+    low_shape = (math.ceil(height / f), math.ceil(width / f))
+
+    rgb, alpha = _tight(cutout)
+    fit = FILL[framing] * min(width / rgb.shape[1], height / rgb.shape[0]) * jitter.scale
+    gw, gh = max(1, round(rgb.shape[1] * fit)), max(1, round(rgb.shape[0] * fit))
+    x = round((width - gw) / 2 + jitter.dx * width)
+    # Lift within the margin the framing leaves, so full-frame garments do not touch the top edge.
+    lift = LIFT[style] * (1 - FILL[framing]) / (1 - FILL[None])
+    y = round((height - gh) / 2 - lift * height + jitter.dy * height)
+    x, y = min(max(x, 0), max(width - gw, 0)), min(max(y, 0), max(height - gh, 0))
+
+    canvas = _background(
+        style, width, height, low_shape, background, color_palette, surface, lighting, seed, jitter
+    )
+    if shadow != "none":
+        strength = jitter.shadow_strength * (0.7 if style == "white_cutout" else 1.0)
+        strength *= 1.35 if "dramatic" in lighting else 0.75 if "soft" in lighting else 1.0
+        low = (
+            _shadow(shadow, alpha, (x / f, y / f, gw / f, gh / f), low_shape, jitter.shadow_angle) * strength
+        )
+        _darken(canvas, low, f)
+    _paste(canvas, rgb, alpha, x, y, gw, gh)
+    return Image.fromarray(canvas)
+
+
+def _tight(cutout: Cutout) -> tuple[np.ndarray, np.ndarray]:
+    """The cutout cropped to its visible pixels, so framing measures the garment and not the margin."""
+    visible = cutout.alpha > 8
+    if not visible.any():
+        return cutout.rgb, cutout.alpha
+    ys, xs = np.flatnonzero(visible.any(1)), np.flatnonzero(visible.any(0))
+    return (
+        cutout.rgb[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1],
+        cutout.alpha[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1],
+    )
+
+
+def _background(
+    style: str,
+    width: int,
+    height: int,
+    low_shape: tuple[int, int],
+    background: str,
+    palette: str,
+    surface: str,
+    lighting: str,
+    seed: int,
+    jitter: Jitter,
+) -> np.ndarray:
+    if style == "white_cutout":
+        # Marketplaces require pure #FFFFFF: no tint, texture or vignette here, whatever the text says.
+        return np.full((height, width, 3), 255, np.uint8)
+    text = " ".join((surface, background) if style == "flat_lay" else (background, palette))
+    found, moods = colors.scan(text)
+    tones = found or DEFAULT_BACKGROUND[style]
+    for mood in moods:
+        tones = [colors.adjust(c, mood) for c in tones]
+    if len(tones) == 1 and "gradient" in text.lower():
+        tones = [colors.adjust(tones[0], "light"), tones[0]]
+    low = _gradient(np.array(tones[:3], np.float32), low_shape, text.lower()) * jitter.tone
+    if style == "flat_lay":
+        low += _texture(surface.lower(), low_shape, seed)
+    vignette = 0.22 if "dramatic" in lighting else 0.0 if "soft" in lighting else 0.05
+    if style != "flat_lay":
+        ys, xs = np.ogrid[-1 : 1 : low_shape[0] * 1j, -1 : 1 : low_shape[1] * 1j]
+        low *= (1 - vignette * (xs**2 + ys**2) / 2)[..., None]
+    if "warm" in lighting:
+        low *= np.array([1.03, 1.0, 0.95], np.float32)
+    elif "cool" in lighting:
+        low *= np.array([0.96, 0.99, 1.04], np.float32)
+    full = cv2.resize(np.clip(low, 0, 255), (width, height), interpolation=cv2.INTER_LINEAR)
+    canvas = np.round(full).astype(np.uint8)
+    if style == "flat_lay":
+        _add_grain(canvas, seed)
+    return canvas
+
+
+def _gradient(tones: np.ndarray, shape: tuple[int, int], text: str) -> np.ndarray:
+    """One tone flat; several: vertical (default), horizontal or radial, from the first to the last."""
+    h, w = shape
+    if len(tones) == 1:
+        return np.broadcast_to(tones[0], (h, w, 3)).astype(np.float32)
+    ys, xs = np.ogrid[0 : 1 : h * 1j, 0 : 1 : w * 1j]
+    if "radial" in text:
+        t = np.sqrt((xs - 0.5) ** 2 + (ys - 0.45) ** 2) / 0.7
+    elif "horizontal" in text:
+        t = np.broadcast_to(xs, (h, w))
+    else:
+        t = np.broadcast_to(ys, (h, w))
+    t = np.clip(t, 0, 1) * (len(tones) - 1)
+    i = np.minimum(t.astype(int), len(tones) - 2)
+    frac = (t - i)[..., None]
+    return (tones[i] * (1 - frac) + tones[i + 1] * frac).astype(np.float32)
+
+
+def _texture(surface: str, shape: tuple[int, int], seed: int) -> np.ndarray:
+    """Subtle low-frequency surface pattern in ± levels: wood grain, marble veins, mottled stone or cloth."""
+    rng = np.random.default_rng([seed, 7])
+    h, w = shape
+
+    def noise(ny: int, nx: int) -> np.ndarray:
+        return cv2.resize(
+            rng.standard_normal((ny, nx)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC
+        )
+
+    if any(word in surface for word in ("wood", "oak", "walnut", "pine")):
+        pattern = 2.5 * noise(max(h // 2, 2), 3) + 2 * noise(max(h // 10, 2), 5)
+    elif "marble" in surface:
+        pattern = -9 * np.exp(-(np.abs(noise(6, 6) + 0.4 * noise(24, 24)) * 12))
+    elif any(word in surface for word in ("concrete", "cement", "stone", "slate")):
+        pattern = 3 * noise(8, 8) + 2.5 * noise(40, 40) + 1.5 * noise(h // 2, w // 2)
+    else:
+        pattern = 1.5 * noise(6, 6) + 1.0 * noise(h // 3, w // 3)
+    return pattern[..., None]
+
+
+def _add_grain(canvas: np.ndarray, seed: int) -> None:
+    """Fine ±1–2 level grain from one small tile, so even a 4K surface does not look like plastic."""
+    tile = np.random.default_rng([seed, 11]).integers(-2, 3, (256, 256), dtype=np.int16)
+    h, w = canvas.shape[:2]
+    reps = (h // 256 + 1, w // 256 + 1)
+    for part, apply in ((np.maximum(tile, 0), cv2.add), (np.maximum(-tile, 0), cv2.subtract)):
+        grain = np.tile(part.astype(np.uint8), reps)[:h, :w]
+        apply(canvas, cv2.merge([grain, grain, grain]), dst=canvas)  # saturating, in place
+
+
+def _shadow(
+    kind: str, alpha: np.ndarray, box: tuple[float, float, float, float], shape: tuple[int, int], angle: float
+) -> np.ndarray:
+    """Shadow opacity (0..1) at low resolution for a garment placed at `box` (x, y, w, h, low-res units)."""
+    x, y, gw, gh = box
+    silhouette = np.zeros(shape, np.float32)
+    small = cv2.resize(alpha, (max(1, round(gw)), max(1, round(gh))), interpolation=cv2.INTER_AREA)
+    x0, y0 = round(x), round(y)
+    region = silhouette[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]]
+    region[:] = small[: region.shape[0], : region.shape[1]] / 255
+    size = max(gw, gh)
+
+    def moved(dx: float, dy: float, sigma: float) -> np.ndarray:
+        shift = np.float32([[1, 0, dx], [0, 1, dy]])
+        out = cv2.warpAffine(silhouette, shift, shape[::-1], borderMode=cv2.BORDER_CONSTANT)
+        return cv2.GaussianBlur(out, (0, 0), max(sigma, 0.5))
+
+    if kind == "contact":
+        rows = np.flatnonzero(silhouette.any(1))
+        bottom = rows[-1] if len(rows) else y0 + gh
+        base = silhouette[max(bottom - max(round(0.08 * gh), 1), 0) : bottom + 1].any(0)
+        cols = np.flatnonzero(base)
+        pool = np.zeros(shape, np.float32)
+        if len(cols):
+            centre = (round((cols[0] + cols[-1]) / 2), int(bottom))
+            axes = (max(round(0.45 * (cols[-1] - cols[0])), 1), max(round(0.02 * gh), 1))
+            cv2.ellipse(pool, centre, axes, 0, 0, 360, 1.0, -1)
+        pool = cv2.GaussianBlur(pool, (0, 0), max(0.012 * size, 0.5))
+        return np.clip(0.45 * pool + 0.2 * moved(0, 0.004 * size, 0.006 * size), 0, 1)
+    if kind == "soft_drop":
+        d = 0.03 * size
+        return 0.34 * moved(d * math.sin(angle), d * math.cos(angle), 0.03 * size)
+    # natural: light, all round, only slightly below
+    return 0.16 * moved(0, 0.008 * size, 0.02 * size) + 0.08 * moved(0, 0.015 * size, 0.04 * size)
+
+
+def _darken(canvas: np.ndarray, low: np.ndarray, f: int) -> None:
+    """Multiply the canvas by (1 − shadow) where the upscaled shadow is visible."""
+    # Fade to nothing at the canvas edges: corners must stay exactly the background even at full frame.
+    ramp = max(2, round(0.03 * max(low.shape)))
+    ys, xs = np.ogrid[: low.shape[0], : low.shape[1]]
+    fade = np.minimum(np.minimum(ys, low.shape[0] - 1 - ys), np.minimum(xs, low.shape[1] - 1 - xs)) / ramp
+    low = np.where(low < SHADOW_FLOOR, 0, low * np.clip(fade, 0, 1)).astype(np.float32)
+    if not low.any():
+        return
+    ys, xs = np.flatnonzero(low.any(1)), np.flatnonzero(low.any(0))
+    box = low[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1]
+    # Upscale only the shadow's own box; pixels outside it stay bit-exact (pure white stays 255).
+    part = cv2.resize(box, (box.shape[1] * f, box.shape[0] * f), interpolation=cv2.INTER_LINEAR)
+    y0, x0 = ys[0] * f, xs[0] * f
+    roi = canvas[y0 : y0 + part.shape[0], x0 : x0 + part.shape[1]]
+    part = part[: roi.shape[0], : roi.shape[1]]
+    part[part < SHADOW_FLOOR] = 0
+    roi[:] = np.round(roi * (1 - part[..., None])).astype(np.uint8)
+
+
+def _paste(canvas: np.ndarray, rgb: np.ndarray, alpha: np.ndarray, x: int, y: int, gw: int, gh: int) -> None:
+    shrinking = gw < rgb.shape[1]
+    colour = cv2.resize(rgb, (gw, gh), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+    matte = cv2.resize(alpha, (gw, gh), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    h, w = canvas.shape[:2]
+    colour, matte = colour[: h - y, : w - x], matte[: h - y, : w - x]
+    roi = canvas[y : y + colour.shape[0], x : x + colour.shape[1]]
+    a = matte[..., None].astype(np.float32) / 255
+    roi[:] = np.round(colour * a + roi * (1 - a)).astype(np.uint8)

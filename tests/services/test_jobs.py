@@ -1,0 +1,215 @@
+"""Job lifecycle: the state machine, repeatable tasks, idempotent events, cancellation."""
+
+import pytest
+
+from packshots import services
+from packshots.errors import InvalidInstructionsError, JobStateError
+from packshots.models import JOB_TRANSITIONS, TERMINAL_STATES, EngineEvent, Job, Result
+from tests import factories
+
+
+@pytest.mark.parametrize(
+    ("start", "to", "allowed"),
+    [
+        ("draft", "queued", True),
+        ("queued", "submitting", True),
+        ("submitting", "running", True),
+        ("running", "completed", True),
+        ("running", "partially_failed", True),
+        ("queued", "canceled", True),
+        ("completed", "running", False),
+        ("running", "queued", False),
+        ("failed", "completed", False),
+        ("canceled", "running", False),
+        ("draft", "running", False),
+    ],
+)
+def test_transitions_only_go_forward(team, member, start, to, allowed):
+    job = factories.make_job(team=team, status=start)
+    assert services.job_transition(job_id=job.pk, to=to) is allowed
+    job.refresh_from_db()
+    assert job.status == (to if allowed else start)
+
+
+def test_terminal_states_have_no_way_out():
+    assert not TERMINAL_STATES & set(JOB_TRANSITIONS)
+
+
+def test_repeating_a_transition_is_harmless(team, member):
+    job = factories.make_job(team=team, status=Job.Status.RUNNING)
+    assert services.job_transition(job_id=job.pk, to=Job.Status.COMPLETED)
+    assert not services.job_transition(job_id=job.pk, to=Job.Status.COMPLETED)
+    job.refresh_from_db()
+    assert job.status == Job.Status.COMPLETED and job.finished_at is not None
+
+
+def test_start_validates_everything_and_leaves_a_bad_draft_untouched(team, member):
+    job = factories.make_draft(team=team, user=member, photos=0, instructions=[factories.WHITE_CUTOUT])
+    with pytest.raises(InvalidInstructionsError) as info:
+        services.job_start(job=job)
+    assert "images" in info.value.field_errors
+    job.refresh_from_db()
+    assert job.status == Job.Status.DRAFT and not job.results.exists()
+
+
+def test_start_enqueues_the_task_only_on_commit(team, member, django_capture_on_commit_callbacks):
+    job = factories.make_draft(team=team, user=member, instructions=[factories.WHITE_CUTOUT])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.job_start(job=job)
+    job.refresh_from_db()
+    assert job.status == Job.Status.QUEUED and not job.results.exists()
+    assert len(callbacks) == 1
+
+
+def test_a_started_job_cannot_be_started_or_edited_again(team, member):
+    job = factories.start_job(
+        factories.make_draft(team=team, user=member, instructions=[factories.WHITE_CUTOUT])
+    )
+    with pytest.raises(JobStateError):
+        services.job_start(job=job)
+    with pytest.raises(JobStateError):
+        services.job_set_instructions(job=job, instructions=[])
+
+
+def test_processing_a_job_twice_renders_each_output_once(team, member):
+    job = factories.start_job(
+        factories.make_draft(
+            team=team, user=member, instructions=[{**factories.WHITE_CUTOUT, "num_variations": 2}]
+        )
+    )
+    first = {r.pk: r.image.name for r in job.results.all()}
+    services.job_process(job_id=job.pk, inline=True)
+    for result_id in first:
+        services.result_render(result_id=result_id)
+    job.refresh_from_db()
+    assert job.status == Job.Status.COMPLETED
+    assert {r.pk: r.image.name for r in job.results.all()} == first
+    assert EngineEvent.objects.filter(job=job).count() == 2
+
+
+def test_each_photo_is_segmented_once_per_job(team, member, monkeypatch):
+    from packshots.engines.local.adapter import LocalEngine
+
+    calls = []
+    real = LocalEngine.prepare
+    monkeypatch.setattr(LocalEngine, "prepare", lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    job = factories.make_draft(
+        team=team, user=member, photos=2, instructions=[{**factories.WHITE_CUTOUT, "num_variations": 3}]
+    )
+    factories.start_job(job)
+    assert len(calls) == 2 and job.results.count() == 3
+
+
+def test_duplicate_events_are_ignored(team, member):
+    job = factories.make_job(team=team, status=Job.Status.RUNNING, results=2)
+    result = job.results.first()
+    data = {"result_id": result.pk, "status": "failed", "error": "boom"}
+    assert services.engine_event_apply(source="local", event_id="e1", job=job, name="image_result", data=data)
+    assert not services.engine_event_apply(
+        source="local", event_id="e1", job=job, name="image_result", data=data
+    )
+    assert EngineEvent.objects.count() == 1
+
+
+def test_events_never_move_a_result_backwards(team, member):
+    job = factories.make_job(team=team, status=Job.Status.RUNNING, results=1)
+    result = job.results.get()
+    services.engine_event_apply(
+        source="local",
+        event_id="a",
+        job=job,
+        name="image_result",
+        data={"result_id": result.pk, "status": "failed", "error": "first"},
+    )
+    services.engine_event_apply(
+        source="local",
+        event_id="b",
+        job=job,
+        name="image_result",
+        data={"result_id": result.pk, "status": "completed", "image": "x.jpg", "thumbnail": "t.jpg"},
+    )
+    result.refresh_from_db()
+    assert result.status == Result.Status.FAILED and result.error == "first"
+
+
+def test_some_failed_outputs_make_a_partially_failed_job(team, member):
+    job = factories.make_job(team=team, status=Job.Status.RUNNING, results=2)
+    first, second = job.results.order_by("variation_index")
+    services.engine_event_apply(
+        source="local",
+        event_id="1",
+        job=job,
+        name="image_result",
+        data={"result_id": first.pk, "status": "completed", "image": "a.jpg", "thumbnail": "b.jpg"},
+    )
+    job.refresh_from_db()
+    assert job.status == Job.Status.RUNNING and job.progress == 50
+    services.engine_event_apply(
+        source="local",
+        event_id="2",
+        job=job,
+        name="image_result",
+        data={"result_id": second.pk, "status": "failed", "error": "engine refused"},
+    )
+    job.refresh_from_db()
+    assert job.status == Job.Status.PARTIALLY_FAILED and job.progress == 100
+    assert "1 of 2" in job.error_message
+
+
+def test_all_failed_outputs_fail_the_job_with_the_reason(team, member):
+    job = factories.make_job(team=team, status=Job.Status.RUNNING, results=1)
+    services.result_fail(result_id=job.results.get().pk, message="Internal error while rendering: disk full")
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and "disk full" in job.error_message
+
+
+def test_cancel_stops_pending_outputs(team, member):
+    job = factories.make_job(team=team, status=Job.Status.RUNNING, results=2)
+    assert services.job_cancel(job=job)
+    job.refresh_from_db()
+    assert job.status == Job.Status.CANCELED
+    assert set(job.results.values_list("status", flat=True)) == {"failed"}
+    with pytest.raises(JobStateError):
+        services.job_cancel(job=job)
+
+
+def test_a_canceled_job_renders_nothing_more(team, member):
+    job = factories.make_job(team=team, status=Job.Status.RUNNING, results=1)
+    services.job_cancel(job=job)
+    services.result_render(result_id=job.results.get().pk)
+    assert not job.results.get().image
+
+
+def test_an_unreadable_photo_fails_the_job_with_its_name(team, member, monkeypatch):
+    from packshots.engines.base import EngineError
+    from packshots.engines.local.adapter import LocalEngine
+
+    def broken(self, original, note=""):
+        raise EngineError("This image is truncated or corrupt")
+
+    monkeypatch.setattr(LocalEngine, "prepare", broken)
+    job = factories.start_job(
+        factories.make_draft(team=team, user=member, instructions=[factories.WHITE_CUTOUT])
+    )
+    assert job.status == Job.Status.FAILED and "photo0.jpg" in job.error_message
+
+
+def test_removing_a_draft_photo_deletes_its_file(team, member, django_capture_on_commit_callbacks):
+    job = factories.make_draft(team=team, user=member, photos=1)
+    upload = job.uploads.get()
+    storage, name = upload.file.storage, upload.file.name
+    assert storage.exists(name)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.upload_remove(upload=upload)
+    assert not storage.exists(name)
+
+
+def test_uploads_keep_their_checksum_size_and_pixels(team, member):
+    job = factories.make_draft(team=team, user=member, photos=1)
+    upload = job.uploads.get()
+    import hashlib
+
+    with upload.file.open("rb") as f:
+        data = f.read()
+    assert upload.sha256 == hashlib.sha256(data).hexdigest() and upload.bytes == len(data)
+    assert (upload.width, upload.height, upload.content_type) == (240, 320, "image/jpeg")
