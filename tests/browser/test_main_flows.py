@@ -47,11 +47,15 @@ def test_member_turns_photos_into_packshots_end_to_end(logged_in_page, member, t
     card = step.locator("figure.photo").filter(has_text=photos[1].name)
     note = card.get_by_placeholder("Note, e.g. back view")
     note.fill("back view")
-    note.press("Tab")  # a note saves when the field changes (HTMX), like a user leaving the field
-    page.reload()  # the note must survive a reload, i.e. it was saved
-    expect(step.locator("figure.photo").filter(has_text=photos[1].name).locator("input[name=note]")).to_have_value(
-        "back view"
+    note.press("Tab")  # the note saves on change (HTMX), when the user leaves the field
+    page.wait_for_load_state("networkidle")
+    page.reload()
+    saved_note = (
+        step.locator("figure.photo")
+        .filter(has_text=photos[1].name)
+        .get_by_placeholder("Note, e.g. back view")
     )
+    expect(saved_note, "the photo note typed in the card was not saved").to_have_value("back view")
 
     # Step 2: a team preset and a custom instruction.
     step.get_by_role("link", name="Next: instructions").click()

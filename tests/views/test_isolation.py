@@ -113,3 +113,39 @@ def test_media_is_not_under_any_public_url(world, client):
     name = world["upload"].file.name
     assert client.get("/media/" + name).status_code == 404
     assert client.get("/" + name).status_code == 404
+
+
+def test_admin_lists_every_model(client, db):
+    from accounts.models import User
+
+    admin = User.objects.create_superuser("root@example.com", "pw")
+    client.force_login(admin)
+    for model in (
+        "accounts/user",
+        "accounts/team",
+        "accounts/membership",
+        "packshots/project",
+        "packshots/preset",
+        "packshots/job",
+        "packshots/upload",
+        "packshots/result",
+        "packshots/engineevent",
+    ):
+        assert client.get(f"/admin/{model}/").status_code == 200, model
+    assert client.get("/admin/packshots/preset/add/").status_code == 200
+
+
+def test_admin_refuses_an_invalid_preset_instruction(client, team):
+    from accounts.models import User
+
+    client.force_login(User.objects.create_superuser("root@example.com", "pw"))
+    response = client.post(
+        "/admin/packshots/preset/add/",
+        {
+            "team": team.pk,
+            "name": "Broken",
+            "categories": "[]",
+            "instruction": '{"style": "free", "num_variations": 9}',
+        },
+    )
+    assert response.status_code == 200 and "num_variations: must be 1–8" in response.text
