@@ -1,4 +1,7 @@
-"""Pixels for Packshot Studio: decode, segment, compose, encode. Pure NumPy/Pillow/OpenCV/onnxruntime, no Django."""
+"""Pixels for Packshot Studio: decode, segment, compose, encode.
+
+Pure NumPy/Pillow/OpenCV/onnxruntime: no Django, so it runs in a shell, a CLI or a benchmark.
+"""
 
 from .colors import parse_colors
 from .compose import compose

@@ -91,7 +91,7 @@ def adjust(colour: RGB, modifier: str) -> RGB:
         r, g, b = r * 1.05 + 6, g * 1.0, b * 0.88
     elif modifier == "cool":
         r, g, b = r * 0.92, g * 0.98, b * 1.06 + 6
-    return tuple(int(round(min(max(c, 0), 255))) for c in (r, g, b))
+    return tuple(round(min(max(c, 0), 255)) for c in (r, g, b))
 
 
 def _named(token: str) -> RGB | None:

@@ -25,7 +25,8 @@ def grabcut_refine(rgb: np.ndarray, prob: np.ndarray, *, iterations: int = 3) ->
     seeds = np.where(prob >= 0.5, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
     seeds[~maybe] = cv2.GC_BGD
     seeds[sure_fg] = cv2.GC_FGD
-    # GrabCut is the slowest step: run it on the box around the uncertain region only, with a background margin.
+    # GrabCut is the slowest step: run it only on the box around the uncertain region, plus a margin
+    # of background for its colour model.
     y0, y1, x0, x1 = bounding_box(maybe, pad=size // 20)
     roi = seeds[y0:y1, x0:x1].copy()
     bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))

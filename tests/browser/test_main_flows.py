@@ -24,7 +24,7 @@ def open_new_job(page: Page, project_name: str) -> None:
     expect(page.get_by_role("heading", name=re.compile(r"Photos of one garment"))).to_be_visible()
 
 
-def test_member_turns_photos_into_packshots_end_to_end(logged_in_page, member, team, garments, tmp_path):
+def test_member_turns_photos_into_packshots_end_to_end(logged_in_page, member, team, garments):
     factories.make_preset(team=team, name="White 1K")
     photos = sorted(garments.glob("*.jpg"))[:2]
     page = logged_in_page(member)

@@ -18,7 +18,7 @@ def test_probe_reports_size_format_and_content_type():
 
 
 def test_non_image_bytes_are_rejected_in_plain_words():
-    with pytest.raises(ImageError, match="not an image .*use JPEG, PNG or WebP"):
+    with pytest.raises(ImageError, match=r"not an image .*use JPEG, PNG or WebP"):
         probe(b"%PDF-1.7 definitely not a photo")
 
 
