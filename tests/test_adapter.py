@@ -1,0 +1,73 @@
+"""The local engine adapter: instructions in, exact images out (pure: no Django, no database)."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from packshots.engines.base import PreparedInput
+from packshots.engines.local.adapter import LocalEngine, pick_input
+
+
+def cutout_png() -> bytes:
+    rgba = np.zeros((120, 90, 4), np.uint8)
+    rgba[..., :3] = (30, 60, 160)
+    rgba[10:110, 10:80, 3] = 255
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def prepared() -> list[PreparedInput]:
+    return [
+        PreparedInput(cutout_png(), 0.9, False, "front"),
+        PreparedInput(cutout_png(), 0.4, True, "back view"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("instruction", "size", "fmt"),
+    [
+        ({"style": "white_cutout", "options": {"size": "2K", "ar": "3:4"}}, (1536, 2048), "JPEG"),
+        ({"style": "flat_lay", "surface": "oak", "options": {"format": "png"}}, (1024, 1024), "PNG"),
+        ({"style": "ghost_mannequin", "framing": "wide_4_3"}, (1024, 768), "JPEG"),
+        (
+            {"style": "marketing_ready", "background": {"text": "navy"}, "options": {"ar": "16:9"}},
+            (1024, 576),
+            "JPEG",
+        ),
+        ({"style": "free", "options": {"width": 800, "height": 1200, "format": "png"}}, (800, 1200), "PNG"),
+    ],
+)
+def test_render_honours_size_aspect_and_format(prepared, instruction, size, fmt):
+    output = LocalEngine().render(prepared, instruction, variation=0, seed=1)
+    image = Image.open(io.BytesIO(output.data))
+    assert (image.size, image.format) == (size, fmt)
+    assert (output.width, output.height, output.model_used) == (*size, "local")
+    assert Image.open(io.BytesIO(output.thumbnail)).format == "JPEG"
+
+
+def test_the_photo_noted_as_back_view_serves_a_back_angle(prepared):
+    assert pick_input(prepared, "back").note == "back view"
+    assert pick_input(prepared, "front").note == "front"
+    assert pick_input(prepared, None) is prepared[0]
+    output = LocalEngine().render(prepared, {"style": "white_cutout", "angle": "back"}, variation=0, seed=1)
+    assert output.needs_review and output.confidence == 0.4
+
+
+def test_same_seed_repeats_and_variations_differ(prepared):
+    engine = LocalEngine()
+    instruction = {"style": "marketing_ready", "background": "sand", "seed": 5}
+    first = engine.render(prepared, instruction, variation=0, seed=5).data
+    assert engine.render(prepared, instruction, variation=0, seed=5).data == first
+    assert engine.render(prepared, instruction, variation=1, seed=5).data != first
+
+
+def test_white_cutout_corners_are_pure_white(prepared):
+    output = LocalEngine().render(prepared, {"style": "white_cutout"}, variation=0, seed=0)
+    image = Image.open(io.BytesIO(output.data)).convert("RGB")
+    w, h = image.size
+    for xy in ((0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)):
+        assert image.getpixel(xy) == (255, 255, 255)
