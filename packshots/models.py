@@ -251,6 +251,13 @@ class Result(models.Model):
         return f"output_{self.instruction_index}_{self.variation_index}_v{self.version}.{fmt}"
 
     @property
+    def instruction_summary(self) -> str:
+        instructions = self.job.instructions
+        if self.instruction_index < len(instructions):
+            return schema.describe_instruction(instructions[self.instruction_index])
+        return ""
+
+    @property
     def is_done(self) -> bool:
         return self.status in (self.Status.COMPLETED, self.Status.FAILED)
 

@@ -6,6 +6,7 @@ import json
 import logging
 import zipfile
 from collections.abc import Iterator
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
@@ -402,6 +403,29 @@ def result_fail(*, result_id: int, message: str) -> None:
 
 def _result_path(job: Job, name: str) -> str:
     return f"teams/{job.team_id}/results/job_{job.pk}/{name}"
+
+
+def jobs_resume(*, stale_after: timedelta) -> list[int]:
+    """Re-enqueue the work of jobs that stopped moving (a worker died mid-task); returns their ids.
+
+    Safe because every step is idempotent: a result already rendered is skipped, a duplicate event is dropped.
+    """
+    cutoff = timezone.now() - stale_after
+    from packshots.tasks import job_process_task, result_render_task
+
+    resumed = []
+    active = [Job.Status.QUEUED, Job.Status.SUBMITTING, Job.Status.RUNNING]
+    for job in Job.objects.filter(status__in=active, updated_at__lt=cutoff):
+        if job.status == Job.Status.RUNNING:
+            stuck = job.results.filter(
+                status__in=[Result.Status.PENDING, Result.Status.PROCESSING], updated_at__lt=cutoff
+            )
+            for result_id in stuck.values_list("pk", flat=True):
+                result_render_task.enqueue(result_id=result_id)
+        else:
+            job_process_task.enqueue(job_id=job.pk)
+        resumed.append(job.pk)
+    return resumed
 
 
 # ---------------------------------------------------------------- engine events

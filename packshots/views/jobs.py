@@ -6,7 +6,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import team_editor_required, team_member_required
 from accounts.http import HtmxHttpRequest
-from packshots import instructions as schema
 from packshots import services
 from packshots.errors import PackshotError
 from packshots.models import Job
@@ -39,11 +38,9 @@ def job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     if job.is_draft:
         return redirect("packshots:wizard-photos", job.pk)
     results = latest_results(job)
-    labels = [schema.describe_instruction(i) for i in job.instructions]
     context = {
         "job": job,
         "results": results,
-        "labels": labels,
         "uploads": job.uploads.all(),
         "poll_seconds": poll_seconds(job),
         "has_results": any(r.status == "completed" for r in results),

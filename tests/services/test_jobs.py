@@ -1,6 +1,11 @@
 """Job lifecycle: the state machine, repeatable tasks, idempotent events, cancellation."""
 
+from datetime import timedelta
+
 import pytest
+from django.core.management import call_command
+from django.test import TestCase
+from django.utils import timezone
 
 from packshots import services
 from packshots.errors import InvalidInstructionsError, JobStateError
@@ -213,3 +218,38 @@ def test_uploads_keep_their_checksum_size_and_pixels(team, member):
         data = f.read()
     assert upload.sha256 == hashlib.sha256(data).hexdigest() and upload.bytes == len(data)
     assert (upload.width, upload.height, upload.content_type) == (240, 320, "image/jpeg")
+
+
+def test_resume_finishes_a_job_whose_worker_died(team, member):
+    job = factories.make_draft(
+        team=team, user=member, instructions=[{**factories.WHITE_CUTOUT, "num_variations": 2}]
+    )
+    with TestCase.captureOnCommitCallbacks(execute=False):  # the worker "dies": the queued task never runs
+        services.job_start(job=job)
+    assert services.jobs_resume(stale_after=timedelta(minutes=10)) == []  # not stale yet
+    Job.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(minutes=30))
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        call_command("resume_jobs", "--minutes", "10")
+    job.refresh_from_db()
+    assert job.status == Job.Status.COMPLETED and job.results.filter(status="completed").count() == 2
+
+
+def test_resume_renders_only_the_outputs_that_were_left_behind(team, member):
+    job = factories.start_job(
+        factories.make_draft(
+            team=team, user=member, instructions=[{**factories.WHITE_CUTOUT, "num_variations": 2}]
+        )
+    )
+    done, crashed = job.results.order_by("variation_index")
+    # Simulate a worker that died while rendering the second output, before the job finished.
+    long_ago = timezone.now() - timedelta(hours=1)
+    Result.objects.filter(pk=crashed.pk).update(status="processing", image="", updated_at=long_ago)
+    EngineEvent.objects.filter(event_id=f"result-{crashed.pk}-v0").delete()
+    Job.objects.filter(pk=job.pk).update(status="running", progress=50, updated_at=long_ago)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert services.jobs_resume(stale_after=timedelta(minutes=10)) == [job.pk]
+    job.refresh_from_db()
+    crashed.refresh_from_db()
+    assert crashed.status == "completed" and crashed.image
+    assert job.results.get(pk=done.pk).image.name == done.image.name
+    assert job.status == Job.Status.COMPLETED
