@@ -1,5 +1,3 @@
-import time
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -58,24 +56,26 @@ def test_empty_photo_needs_review():
 
 
 @pytest.mark.slow
-def test_real_photos_segment_quickly_and_mostly_confidently(garments):
+def test_real_photos_mostly_segment_confidently(garments):
+    # Speed is measured by bench/imaging.py, not asserted here.
     paths = sorted(garments.glob("*.jpg"))[::6]
-    results, times = [], []
-    for path in paths:
-        image = load_image(path.read_bytes())
-        start = time.perf_counter()
-        results.append(segment(image, threads=2))
-        times.append(time.perf_counter() - start)
-    assert sorted(times)[len(times) // 2] < 1.5
+    results = [segment(load_image(path.read_bytes()), threads=2) for path in paths]
     assert sum(not r.needs_review for r in results) >= len(results) // 2
-    assert all(r.alpha.max() == 255 for r in results)
+    for path, r in zip(paths, results, strict=True):
+        x, y, w, h = r.box
+        photo = load_image(path.read_bytes())
+        covered = (r.alpha > 127).sum() / (photo.width * photo.height)
+        assert r.alpha.max() == 255 and 0.03 < covered < 0.9, path.name
+        assert x >= 0 and y >= 0 and x + w <= photo.width and y + h <= photo.height
 
 
 @pytest.mark.slow
-def test_twelve_megapixel_photo_stays_bounded(garments):
+def test_twelve_megapixel_photo_gives_the_same_cutout_at_full_resolution(garments):
     image = load_image(next(iter(sorted(garments.glob("*.jpg")))).read_bytes())
-    big = image.resize((3000, 4000) if image.height > image.width else (4000, 3000), Image.Resampling.BICUBIC)
-    start = time.perf_counter()
-    cutout = segment(big, threads=2)
-    assert time.perf_counter() - start < 4
-    assert cutout.alpha.shape[0] > 1000
+    scale = 4000 / max(image.size)
+    big = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BICUBIC)
+    small_cut, big_cut = segment(image, threads=2), segment(big, threads=2)
+    assert big_cut.alpha.shape[0] > 1000
+    small_box = [v * scale for v in small_cut.box]
+    for got, expected in zip(big_cut.box, small_box, strict=True):
+        assert abs(got - expected) < 0.05 * max(big.size)
