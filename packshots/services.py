@@ -150,7 +150,8 @@ def upload_add(*, job: Job, uploaded_by: User, file: File, note: str = "") -> Up
         order=(job.uploads.order_by("-order").values_list("order", flat=True).first() or 0) + 1,
         uploaded_by=uploaded_by,
     )
-    upload.file.save(name, file, save=False)
+    # Stored under the detected format's extension; the user's file name is kept only for display.
+    upload.file.save(f"original.{info.format.lower()}", file, save=False)
     try:
         upload.thumbnail.save("thumb.jpg", ContentFile(thumb), save=False)
         upload.save()

@@ -1,6 +1,6 @@
 """Every file is served here, after a team check: nothing lives under a public media URL."""
 
-from django.db.models import FileField
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
@@ -11,15 +11,18 @@ from packshots import services
 from packshots.models import Result
 from packshots.selectors import jobs_for_team, results_for_team, uploads_for_team
 
+CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png"}
 
-def _serve(field: FileField, *, filename: str, inline: bool) -> FileResponse:
+
+def _serve(field: FieldFile, *, filename: str, content_type: str, inline: bool) -> FileResponse:
+    # The content type comes from what we decoded or rendered, never from a user's file name.
     if not field.name:
         raise Http404("No file yet.")
     try:
         handle = field.open("rb")
     except FileNotFoundError:
         raise Http404("The file is missing from storage.") from None
-    response = FileResponse(handle, as_attachment=not inline, filename=filename)
+    response = FileResponse(handle, as_attachment=not inline, filename=filename, content_type=content_type)
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     return response
@@ -29,13 +32,16 @@ def _serve(field: FileField, *, filename: str, inline: bool) -> FileResponse:
 @team_member_required
 def upload_file(request: HtmxHttpRequest, upload_id: int, kind: str) -> HttpResponse:
     upload = get_object_or_404(uploads_for_team(request.team), pk=upload_id)
-    field = {"original": upload.file, "thumbnail": upload.thumbnail, "cutout": upload.cutout}.get(kind)
-    if field is None:
+    files = {
+        "original": (upload.file, upload.original_name, upload.content_type),
+        "thumbnail": (upload.thumbnail, f"thumbnail_{upload.pk}.jpg", "image/jpeg"),
+        "cutout": (upload.cutout, f"cutout_{upload.pk}.png", "image/png"),
+    }
+    if kind not in files:
         raise Http404
-    name = (
-        upload.original_name if kind == "original" else f"{kind}_{upload.pk}.{field.name.rsplit('.', 1)[-1]}"
-    )
-    return _serve(field, filename=name, inline=kind != "original" or "inline" in request.GET)
+    field, name, content_type = files[kind]
+    inline = kind != "original" or "inline" in request.GET
+    return _serve(field, filename=name, content_type=content_type, inline=inline)
 
 
 @require_GET
@@ -43,10 +49,15 @@ def upload_file(request: HtmxHttpRequest, upload_id: int, kind: str) -> HttpResp
 def result_file(request: HtmxHttpRequest, result_id: int, kind: str) -> HttpResponse:
     result = get_object_or_404(results_for_team(request.team), pk=result_id, status=Result.Status.COMPLETED)
     if kind == "thumbnail":
-        return _serve(result.thumbnail, filename=f"thumb_{result.filename}.jpg", inline=True)
+        return _serve(
+            result.thumbnail, filename=f"thumb_{result.filename}.jpg", content_type="image/jpeg", inline=True
+        )
     if kind != "image":
         raise Http404
-    return _serve(result.image, filename=result.filename, inline="inline" in request.GET)
+    content_type = CONTENT_TYPES.get(result.format, "application/octet-stream")
+    return _serve(
+        result.image, filename=result.filename, content_type=content_type, inline="inline" in request.GET
+    )
 
 
 @require_GET

@@ -149,3 +149,16 @@ def test_admin_refuses_an_invalid_preset_instruction(client, team):
         },
     )
     assert response.status_code == 200 and "num_variations: must be 1–8" in response.text
+
+
+def test_originals_are_served_with_the_detected_type_not_the_file_name(member_client, team, member):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from packshots import services
+
+    job = factories.make_draft(team=team, user=member, photos=0)
+    sneaky = SimpleUploadedFile("page.html", factories.photo_bytes(fmt="PNG"), content_type="text/html")
+    upload = services.upload_add(job=job, uploaded_by=member, file=sneaky)
+    response = member_client.get(reverse("packshots:upload-file", args=[upload.pk, "original"]) + "?inline=1")
+    assert response["Content-Type"] == "image/png" and response["X-Content-Type-Options"] == "nosniff"
+    assert not upload.file.name.endswith(".html")
