@@ -131,6 +131,20 @@ class InstructionForm(forms.Form):
         return initial
 
 
+class CustomInstructionForm(InstructionForm):
+    """A custom instruction in the wizard, optionally shared with the team library."""
+
+    share_as = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Also save as preset",
+        help_text="Name it to share it with your team",
+    )
+
+    def instructions(self) -> list[dict]:
+        return [self.cleaned_data["instruction"]]
+
+
 class PresetForm(InstructionForm):
     name = forms.CharField(max_length=200)
     categories = forms.CharField(required=False, help_text="Comma-separated, e.g. PDP, Zalando")
@@ -149,6 +163,9 @@ class PresetPickForm(forms.Form):
     def __init__(self, *args, presets=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["presets"].queryset = presets if presets is not None else Preset.objects.none()
+
+    def instructions(self) -> list[dict]:
+        return [preset.as_instruction() for preset in self.cleaned_data["presets"]]
 
 
 class InstructionsJsonForm(forms.Form):
@@ -173,6 +190,9 @@ class InstructionsJsonForm(forms.Form):
         add_schema_errors(self, schema.validate_job(instructions=items), {})
         data["instructions"] = items
         return data
+
+    def instructions(self) -> list[dict]:
+        return self.cleaned_data["instructions"]
 
 
 class JobOptionsForm(forms.Form):

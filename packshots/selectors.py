@@ -3,6 +3,7 @@
 from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Team
+from packshots import instructions as schema
 from packshots.models import Job, Preset, Project, Result, Upload
 
 
@@ -38,3 +39,21 @@ def latest_results(job: Job) -> list[Result]:
             seen.add(slot)
             latest.append(result)
     return latest
+
+
+def instruction_rows(job: Job) -> list[dict]:
+    """One row per instruction of a job, with what it will produce and cost."""
+    rows = []
+    for index, instruction in enumerate(job.instructions):
+        outputs = instruction.get("num_variations", 1)
+        rows.append(
+            {
+                "index": index,
+                "instruction": instruction,
+                "summary": schema.describe_instruction(instruction),
+                "outputs": outputs,
+                "credits": outputs * schema.output_credits(instruction),
+                "size": "×".join(map(str, schema.output_size(instruction))),
+            }
+        )
+    return rows

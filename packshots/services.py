@@ -194,8 +194,16 @@ def job_set_instructions(*, job: Job, instructions: list[dict]) -> Job:
     return job
 
 
-def job_add_instructions(*, job: Job, instructions: list[dict]) -> Job:
-    return job_set_instructions(job=job, instructions=job.instructions + list(instructions))
+@transaction.atomic
+def job_add_instructions(
+    *, job: Job, instructions: list[dict], share_as: str = "", author: User | None = None
+) -> Job:
+    """Append instructions to a draft; with share_as, the (single) instruction also becomes a team preset."""
+    job = job_set_instructions(job=job, instructions=job.instructions + list(instructions))
+    if share_as.strip() and author is not None:
+        for instruction in instructions:
+            preset_save(team=job.team, author=author, name=share_as, instruction=instruction, categories=[])
+    return job
 
 
 def job_remove_instruction(*, job: Job, index: int) -> Job:

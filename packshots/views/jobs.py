@@ -9,7 +9,7 @@ from accounts.http import HtmxHttpRequest
 from packshots import services
 from packshots.errors import PackshotError
 from packshots.models import Job
-from packshots.selectors import jobs_for_team, latest_results
+from packshots.selectors import instruction_rows, jobs_for_team, latest_results
 
 
 def poll_seconds(job: Job) -> int:
@@ -42,6 +42,7 @@ def job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
         "job": job,
         "results": results,
         "uploads": job.uploads.all(),
+        "items": instruction_rows(job),
         "poll_seconds": poll_seconds(job),
         "has_results": any(r.status == "completed" for r in results),
     }

@@ -3,6 +3,7 @@
 The draft Job row is the wizard's state, so every step survives reloads and can be revisited.
 """
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +16,7 @@ from packshots import instructions as schema
 from packshots import services
 from packshots.errors import InvalidInstructionsError, PackshotError
 from packshots.forms import (
-    InstructionForm,
+    CustomInstructionForm,
     InstructionsJsonForm,
     JobOptionsForm,
     NoteForm,
@@ -24,7 +25,7 @@ from packshots.forms import (
     add_schema_errors,
 )
 from packshots.models import Job
-from packshots.selectors import jobs_for_team, presets_for_team, uploads_for_team
+from packshots.selectors import instruction_rows, jobs_for_team, presets_for_team, uploads_for_team
 
 
 def _draft(request: HtmxHttpRequest, job_id: int) -> Job:
@@ -95,64 +96,48 @@ def upload_remove(request: HtmxHttpRequest, upload_id: int) -> HttpResponse:
     return redirect("packshots:wizard-photos", job.pk)
 
 
+def _instruction_forms(request: HtmxHttpRequest, presets, *, bound: bool) -> tuple[dict, forms.Form | None]:
+    """The three ways to add instructions; only the one that was submitted is bound to the POST."""
+    action = request.POST.get("action") if bound else None
+    data = {
+        name: (request.POST if bound and action == name else None) for name in ("custom", "presets", "json")
+    }
+    available = {
+        "custom": CustomInstructionForm(data["custom"], prefix="custom"),
+        "presets": PresetPickForm(data["presets"], presets=presets, prefix="pick"),
+        "json": InstructionsJsonForm(data["json"], request.FILES if data["json"] else None, prefix="json"),
+    }
+    return available, available.get(action)
+
+
 @require_http_methods(["GET", "POST"])
 @team_editor_required
 def wizard_instructions(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     job = _draft(request, job_id)
     presets = presets_for_team(request.team)
-    custom = InstructionForm(prefix="custom")
-    pick = PresetPickForm(presets=presets, prefix="pick")
-    from_json = InstructionsJsonForm(prefix="json")
-    if request.method == "POST":
-        action = request.POST.get("action")
-        if action == "presets":
-            pick = PresetPickForm(request.POST, presets=presets, prefix="pick")
-            new = [p.as_instruction() for p in pick.cleaned_data["presets"]] if pick.is_valid() else None
-            form = pick
-        elif action == "json":
-            from_json = InstructionsJsonForm(request.POST, request.FILES, prefix="json")
-            new = from_json.cleaned_data["instructions"] if from_json.is_valid() else None
-            form = from_json
+    available, submitted = _instruction_forms(request, presets, bound=request.method == "POST")
+    if submitted is not None and submitted.is_valid():
+        new = submitted.instructions()
+        share_as = submitted.cleaned_data.get("share_as", "")
+        try:
+            services.job_add_instructions(job=job, instructions=new, share_as=share_as, author=request.user)
+        except InvalidInstructionsError as exc:
+            add_schema_errors(submitted, exc.field_errors, {})
+        except PackshotError as exc:
+            submitted.add_error("share_as" if share_as else None, str(exc))
         else:
-            custom = InstructionForm(request.POST, prefix="custom")
-            new = [custom.cleaned_data["instruction"]] if custom.is_valid() else None
-            form = custom
-        if new is not None:
-            try:
-                services.job_add_instructions(job=job, instructions=new)
-            except InvalidInstructionsError as exc:
-                add_schema_errors(form, exc.field_errors, {})
-            else:
-                messages.success(request, f"Added {len(new)} instruction{'s' if len(new) != 1 else ''}.")
-                if not request.htmx:
-                    return redirect("packshots:wizard-instructions", job.pk)
-                custom, pick = (
-                    InstructionForm(prefix="custom"),
-                    PresetPickForm(presets=presets, prefix="pick"),
-                )
-                from_json = InstructionsJsonForm(prefix="json")
+            messages.success(request, f"Added {len(new)} instruction{'s' if len(new) != 1 else ''}.")
+            if not request.htmx:
+                return redirect("packshots:wizard-instructions", job.pk)
+            available, _ = _instruction_forms(request, presets, bound=False)
     context = {
-        "custom": custom,
-        "pick": pick,
-        "from_json": from_json,
+        "custom": available["custom"],
+        "presets_form": available["presets"],
+        "json": available["json"],
         "presets": presets,
-        "items": _items(job),
+        "items": instruction_rows(job),
     }
     return _render_step(request, job, "instructions", "packshots/_wizard_instructions.html", context)
-
-
-def _items(job: Job) -> list[dict]:
-    return [
-        {
-            "index": i,
-            "instruction": instruction,
-            "summary": schema.describe_instruction(instruction),
-            "outputs": instruction.get("num_variations", 1),
-            "credits": instruction.get("num_variations", 1) * schema.output_credits(instruction),
-            "size": "×".join(map(str, schema.output_size(instruction))),
-        }
-        for i, instruction in enumerate(job.instructions)
-    ]
 
 
 @require_POST
@@ -194,7 +179,7 @@ def wizard_review(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
             messages.success(request, "Options saved.")
     context = {
         "form": form,
-        "items": _items(job),
+        "items": instruction_rows(job),
         "uploads": job.uploads.all(),
         "problems": services.job_request_errors(job),
     }

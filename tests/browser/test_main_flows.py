@@ -47,8 +47,8 @@ def test_member_turns_photos_into_packshots_end_to_end(logged_in_page, member, t
     card = step.locator("figure.photo").filter(has_text=photos[1].name)
     note = card.get_by_placeholder("Note, e.g. back view")
     note.fill("back view")
-    note.press("Tab")  # the note saves on change (HTMX), when the user leaves the field
-    page.wait_for_load_state("networkidle")
+    with page.expect_response(lambda r: "/note/" in r.url and r.ok):
+        note.press("Tab")  # the note saves on change (HTMX), when the user leaves the field
     page.reload()
     saved_note = (
         step.locator("figure.photo")

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from packshots.models import Job, Upload
+from packshots.models import Job, Preset, Upload
 from tests import factories
 
 HX = {"HX-Request": "true"}
@@ -289,3 +289,35 @@ def test_preset_library_create_edit_import_export(member_client, team):
         reverse("packshots:preset-create"), {"name": "Bad", "style": "free", "num_variations": "0"}
     )
     assert "must be 1–8" in bad.text
+
+
+def test_custom_instruction_can_be_shared_to_the_library_in_one_step(member_client, team):
+    job = factories.make_draft(team=team)
+    url = reverse("packshots:wizard-instructions", args=[job.pk])
+    data = {
+        "action": "custom",
+        "custom-style": "free",
+        "custom-num_variations": "1",
+        "custom-share_as": "Navy hero",
+    }
+    member_client.post(url, {**data, "custom-background": "navy"}, headers=HX)
+    job.refresh_from_db()
+    assert len(job.instructions) == 1
+    preset = Preset.objects.get(team=team, name="Navy hero")
+    assert preset.instruction == {"style": "free", "background": "navy"}
+
+
+def test_sharing_under_a_taken_name_adds_nothing(member_client, team):
+    factories.make_preset(team=team, name="Navy hero")
+    job = factories.make_draft(team=team)
+    url = reverse("packshots:wizard-instructions", args=[job.pk])
+    data = {
+        "action": "custom",
+        "custom-style": "free",
+        "custom-num_variations": "1",
+        "custom-share_as": "navy hero",
+    }
+    response = member_client.post(url, data, headers=HX)
+    assert 'data-field="share_as">The library already has a preset' in response.text
+    job.refresh_from_db()
+    assert job.instructions == [] and Preset.objects.count() == 1
