@@ -199,7 +199,11 @@ class JobOptionsForm(forms.Form):
     engine = forms.ChoiceField(
         choices=[(value, label) for value, label in Job.Engine.choices if value in available_engines()]
     )
-    model = forms.ChoiceField(choices=_choices(schema.MODELS, {}), initial="auto")
+    model = forms.ChoiceField(
+        choices=_choices(schema.MODELS, schema.MODEL_LABELS),
+        initial="auto",
+        help_text="PiktID's generation model; the local engine ignores it",
+    )
     use_anchor = forms.BooleanField(required=False)
     anchor_index = forms.IntegerField(required=False, min_value=0, initial=0)
     post_process = forms.BooleanField(required=False)

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Team
 from packshots import instructions as schema
@@ -85,6 +86,9 @@ class Preset(models.Model):
         return data
 
 
+WORKER_GRACE_SECONDS = 30
+
+
 class Job(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -148,6 +152,15 @@ class Job(models.Model):
     @property
     def options(self) -> dict:
         return dict(self.request.get("options", {}))
+
+    @property
+    def is_waiting_for_worker(self) -> bool:
+        """Queued for a while with nothing picking it up: most likely no task worker is running."""
+        return (
+            self.status == self.Status.QUEUED
+            and self.queued_at is not None
+            and (timezone.now() - self.queued_at).total_seconds() > WORKER_GRACE_SECONDS
+        )
 
     @property
     def progress_percent(self) -> int:

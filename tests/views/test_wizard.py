@@ -321,3 +321,21 @@ def test_sharing_under_a_taken_name_adds_nothing(member_client, team):
     assert 'data-field="share_as">The library already has a preset' in response.text
     job.refresh_from_db()
     assert job.instructions == [] and Preset.objects.count() == 1
+
+
+def test_a_job_nobody_picks_up_says_a_worker_is_missing(member_client, team):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = factories.make_job(team=team, status=Job.Status.QUEUED)
+    Job.objects.filter(pk=job.pk).update(queued_at=timezone.now() - timedelta(minutes=2))
+    assert "Waiting for a task worker" in member_client.get(job.get_absolute_url()).text
+    Job.objects.filter(pk=job.pk).update(queued_at=timezone.now())
+    assert "Waiting for a task worker" not in member_client.get(job.get_absolute_url()).text
+
+
+def test_other_teams_objects_get_the_friendly_404_page(outsider_client, team, member):
+    job = factories.make_job(team=team, status=Job.Status.COMPLETED)
+    response = outsider_client.get(job.get_absolute_url())
+    assert response.status_code == 404 and "belongs to a team you are not in" in response.text
