@@ -182,6 +182,15 @@ def upload_remove(*, upload: Upload) -> None:
         transaction.on_commit(partial(default_storage.delete, name))
 
 
+@transaction.atomic
+def job_discard(*, job: Job) -> None:
+    """Throw away a draft and its photos (a started job is never deleted from the app)."""
+    _require_draft(job)
+    for upload in job.uploads.all():
+        upload_remove(upload=upload)
+    job.delete()
+
+
 def job_set_instructions(*, job: Job, instructions: list[dict]) -> Job:
     _require_draft(job)
     errors = schema.validate_job(instructions=instructions) if instructions else {}

@@ -22,6 +22,7 @@ urlpatterns = [
         name="instruction-remove",
     ),
     path("jobs/<int:job_id>/wizard/review/", wizard.wizard_review, name="wizard-review"),
+    path("jobs/<int:job_id>/discard/", wizard.job_discard, name="job-discard"),
     path("uploads/<int:upload_id>/note/", wizard.upload_note, name="upload-note"),
     path("uploads/<int:upload_id>/remove/", wizard.upload_remove, name="upload-remove"),
     path("uploads/<int:upload_id>/<str:kind>/", downloads.upload_file, name="upload-file"),

@@ -184,3 +184,13 @@ def wizard_review(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
         "problems": services.job_request_errors(job),
     }
     return _render_step(request, job, "review", "packshots/_wizard_review.html", context)
+
+
+@require_POST
+@team_editor_required
+def job_discard(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
+    job = _draft(request, job_id)
+    project = job.project
+    services.job_discard(job=job)
+    messages.success(request, f"Draft job #{job_id} discarded.")
+    return redirect(project)

@@ -34,6 +34,7 @@ def object_urls(world) -> list[tuple[str, str]]:
         ("post", reverse("packshots:instruction-remove", args=[draft.pk, 0])),
         ("get", reverse("packshots:wizard-review", args=[draft.pk])),
         ("post", reverse("packshots:wizard-review", args=[draft.pk])),
+        ("post", reverse("packshots:job-discard", args=[draft.pk])),
         ("post", reverse("packshots:upload-note", args=[upload.pk])),
         ("post", reverse("packshots:upload-remove", args=[upload.pk])),
         ("get", reverse("packshots:upload-file", args=[upload.pk, "original"])),

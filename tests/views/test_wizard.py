@@ -339,3 +339,22 @@ def test_other_teams_objects_get_the_friendly_404_page(outsider_client, team, me
     job = factories.make_job(team=team, status=Job.Status.COMPLETED)
     response = outsider_client.get(job.get_absolute_url())
     assert response.status_code == 404 and "belongs to a team you are not in" in response.text
+
+
+def test_discarding_a_draft_removes_it_and_its_photos(
+    member_client, team, django_capture_on_commit_callbacks
+):
+    job = factories.make_draft(team=team, photos=2)
+    names = [u.file.name for u in job.uploads.all()]
+    storage = job.uploads.first().file.storage
+    with django_capture_on_commit_callbacks(execute=True):
+        response = member_client.post(reverse("packshots:job-discard", args=[job.pk]))
+    assert response["Location"] == job.project.get_absolute_url()
+    assert not Job.objects.filter(pk=job.pk).exists() and not Upload.objects.exists()
+    assert not any(storage.exists(name) for name in names)
+
+
+def test_a_started_job_cannot_be_discarded(member_client, team):
+    job = factories.make_job(team=team, status=Job.Status.COMPLETED)
+    assert member_client.post(reverse("packshots:job-discard", args=[job.pk])).status_code == 404
+    assert Job.objects.filter(pk=job.pk).exists()
