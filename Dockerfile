@@ -7,6 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PACKSHOT_VAR_DIR=/var/lib/packshot \
+    STATIC_ROOT=/app/staticfiles \
     HOST=0.0.0.0 \
     PORT=8000
 

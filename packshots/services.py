@@ -183,6 +183,46 @@ def upload_remove(*, upload: Upload) -> None:
 
 
 @transaction.atomic
+def job_duplicate(*, job: Job, author: User) -> Job:
+    """A new draft with the same photos (copied, so each job owns its originals), instructions and options."""
+    draft = Job.objects.create(
+        team=job.team,
+        project=job.project,
+        author=author,
+        engine=job.engine,
+        request=job.request,
+        total_outputs=job.total_outputs,
+        estimated_credits=job.estimated_credits,
+    )
+    for upload in job.uploads.all():
+        copy = Upload(
+            team_id=upload.team_id,
+            project_id=upload.project_id,
+            job=draft,
+            uploaded_by=author,
+            **{
+                f: getattr(upload, f)
+                for f in (
+                    "original_name",
+                    "sha256",
+                    "bytes",
+                    "width",
+                    "height",
+                    "content_type",
+                    "note",
+                    "order",
+                )
+            },
+        )
+        for field in ("file", "thumbnail"):
+            source = getattr(upload, field)
+            with source.open("rb") as f:
+                getattr(copy, field).save(source.name.rsplit("/", 1)[-1], File(f), save=False)
+        copy.save()
+    return draft
+
+
+@transaction.atomic
 def job_discard(*, job: Job) -> None:
     """Throw away a draft and its photos (a started job is never deleted from the app)."""
     _require_draft(job)

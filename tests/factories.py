@@ -1,6 +1,7 @@
 """Small factory functions with sensible defaults (no factory library)."""
 
 import io
+from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
@@ -10,6 +11,7 @@ from accounts.models import Membership, Team, User
 from packshots import services
 from packshots.models import Job, Preset, Project, Result
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 WHITE_CUTOUT = {"style": "white_cutout", "options": {"size": "1K", "ar": "1:1", "format": "jpg"}}
 
 

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import team_editor_required, team_member_required
 from accounts.http import HtmxHttpRequest
+from packshots import instructions as schema
 from packshots import services
 from packshots.errors import PackshotError
 from packshots.models import Job
@@ -62,3 +63,22 @@ def job_cancel(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     except PackshotError as exc:
         messages.error(request, str(exc))
     return redirect(job)
+
+
+@require_POST
+@team_editor_required
+def job_duplicate(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(jobs_for_team(request.team), pk=job_id)
+    draft = services.job_duplicate(job=job, author=request.user)
+    messages.success(request, f"New draft #{draft.pk} with the photos and instructions of job #{job.pk}.")
+    return redirect("packshots:wizard-instructions", draft.pk)
+
+
+@require_GET
+@team_member_required
+def job_instructions(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
+    """The job's instructions as a PiktID instructions file (usable with --instructions-file)."""
+    job = get_object_or_404(jobs_for_team(request.team), pk=job_id)
+    response = HttpResponse(schema.dump_instructions(job.instructions), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="job_{job.pk}_instructions.json"'
+    return response

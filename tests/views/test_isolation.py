@@ -26,6 +26,8 @@ def object_urls(world) -> list[tuple[str, str]]:
         ("post", reverse("packshots:job-new", args=[job.project_id])),
         ("get", reverse("packshots:job-detail", args=[job.pk])),
         ("post", reverse("packshots:job-cancel", args=[job.pk])),
+        ("post", reverse("packshots:job-duplicate", args=[job.pk])),
+        ("get", reverse("packshots:job-instructions", args=[job.pk])),
         ("get", reverse("packshots:job-zip", args=[job.pk])),
         ("get", reverse("packshots:wizard-photos", args=[draft.pk])),
         ("post", reverse("packshots:wizard-photos", args=[draft.pk])),

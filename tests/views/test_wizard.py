@@ -358,3 +358,29 @@ def test_a_started_job_cannot_be_discarded(member_client, team):
     job = factories.make_job(team=team, status=Job.Status.COMPLETED)
     assert member_client.post(reverse("packshots:job-discard", args=[job.pk])).status_code == 404
     assert Job.objects.filter(pk=job.pk).exists()
+
+
+def test_a_finished_job_seeds_a_new_draft_with_its_own_copy_of_the_photos(member_client, team, member):
+    job = factories.start_job(
+        factories.make_draft(team=team, user=member, photos=2, instructions=[{"style": "free"}])
+    )
+    response = member_client.post(reverse("packshots:job-duplicate", args=[job.pk]))
+    draft = Job.objects.get(status=Job.Status.DRAFT)
+    assert response["Location"] == reverse("packshots:wizard-instructions", args=[draft.pk])
+    assert draft.instructions == job.instructions and draft.total_outputs == 1
+    originals = {u.sha256: u.file.name for u in job.uploads.all()}
+    copies = {u.sha256: u.file.name for u in draft.uploads.all()}
+    assert originals.keys() == copies.keys() and not set(originals.values()) & set(copies.values())
+    member_client.post(reverse("packshots:job-discard", args=[draft.pk]))
+    assert all(u.file.storage.exists(u.file.name) for u in job.uploads.all())
+
+
+def test_job_instructions_download_round_trips_through_the_schema(member_client, team, member):
+    from packshots import instructions as schema
+
+    example = (factories.FIXTURES / "example_instructions.json").read_text()
+    job = factories.make_draft(team=team, user=member, instructions=schema.load_instructions(example))
+    text = member_client.get(reverse("packshots:job-instructions", args=[job.pk])).content.decode()
+    assert schema.load_instructions(text) == [
+        schema.normalize_instruction(i) for i in schema.load_instructions(example)
+    ]
