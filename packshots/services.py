@@ -373,12 +373,14 @@ def job_process(*, job_id: int, inline: bool = False) -> None:
         upload.needs_review = prepared.needs_review
         upload.save(update_fields=["cutout", "confidence", "needs_review"])
     with transaction.atomic():
+        job_transition(job_id=job.pk, to=Job.Status.RUNNING)
+        if not Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).exists():
+            return  # canceled (or failed) while the photos were being prepared
         for index, instruction in enumerate(job.instructions):
             for variation in range(instruction.get("num_variations", 1)):
                 Result.objects.get_or_create(
                     job=job, instruction_index=index, variation_index=variation, version=0
                 )
-        job_transition(job_id=job.pk, to=Job.Status.RUNNING)
     pending = list(job.results.filter(status=Result.Status.PENDING).values_list("pk", flat=True))
     if inline:
         for result_id in pending:
@@ -392,15 +394,14 @@ def job_process(*, job_id: int, inline: bool = False) -> None:
 
 def result_render(*, result_id: int) -> None:
     """Render one output and report it through the event service (idempotent)."""
-    claimed = Result.objects.filter(pk=result_id, status=Result.Status.PENDING).update(
-        status=Result.Status.PROCESSING, updated_at=timezone.now()
-    )
+    # Claim only while the job runs, so a canceled job never has outputs stuck in "processing".
+    claimed = Result.objects.filter(
+        pk=result_id, status=Result.Status.PENDING, job__status=Job.Status.RUNNING
+    ).update(status=Result.Status.PROCESSING, updated_at=timezone.now())
     result = Result.objects.select_related("job").get(pk=result_id)
     job = result.job
-    if not claimed and result.status != Result.Status.PROCESSING:
-        return  # already done
-    if job.status != Job.Status.RUNNING:
-        return
+    if job.status != Job.Status.RUNNING or (not claimed and result.status != Result.Status.PROCESSING):
+        return  # already done by a twin task, or the job was canceled
     engine = get_render_engine(job.engine, threads=settings.PACKSHOT_LOCAL_THREADS)
     inputs = []
     for upload in job.uploads.all():
@@ -443,7 +444,8 @@ def result_render(*, result_id: int) -> None:
             "needs_review": output.needs_review,
         },
     )
-    if not applied:  # a twin run got there first: drop our copy
+    if not applied or not Result.objects.filter(pk=result.pk, image=image_name).exists():
+        # A twin run got there first, or the job was canceled meanwhile: drop our copy.
         default_storage.delete(image_name)
         default_storage.delete(thumb_name)
 

@@ -253,3 +253,19 @@ def test_resume_renders_only_the_outputs_that_were_left_behind(team, member):
     assert crashed.status == "completed" and crashed.image
     assert job.results.get(pk=done.pk).image.name == done.image.name
     assert job.status == Job.Status.COMPLETED
+
+
+def test_canceling_while_photos_are_prepared_leaves_no_outputs_behind(team, member, monkeypatch):
+    from packshots.engines.local.adapter import LocalEngine
+
+    job = factories.make_draft(team=team, user=member, instructions=[factories.WHITE_CUTOUT])
+    real = LocalEngine.prepare
+
+    def prepare_then_user_cancels(self, *args, **kwargs):
+        prepared = real(self, *args, **kwargs)
+        services.job_cancel(job=Job.objects.get(pk=job.pk))
+        return prepared
+
+    monkeypatch.setattr(LocalEngine, "prepare", prepare_then_user_cancels)
+    factories.start_job(job)
+    assert job.status == Job.Status.CANCELED and not job.results.exists()
