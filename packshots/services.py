@@ -125,9 +125,7 @@ def upload_add(*, job: Job, uploaded_by: User, file: File, note: str = "") -> Up
         raise UploadRejectedError(f"{name}: the file is over the {settings.PACKSHOT_MAX_UPLOAD_MB} MB limit.")
     if len(note) > schema.MAX_NOTE_LENGTH:
         raise UploadRejectedError(f"{name}: the note is longer than {schema.MAX_NOTE_LENGTH} characters.")
-    digest = hashlib.sha256()
-    for chunk in file.chunks():
-        digest.update(chunk)
+    # Whole file in memory (bounded by PACKSHOT_MAX_UPLOAD_MB): decoding needs it anyway.
     file.seek(0)
     data = file.read()
     file.seek(0)
@@ -141,7 +139,7 @@ def upload_add(*, job: Job, uploaded_by: User, file: File, note: str = "") -> Up
         project_id=job.project_id,
         job=job,
         original_name=name[:255],
-        sha256=digest.hexdigest(),
+        sha256=hashlib.sha256(data).hexdigest(),
         bytes=len(data),
         width=info.width,
         height=info.height,
@@ -176,10 +174,26 @@ def upload_update_note(*, upload: Upload, note: str) -> Upload:
 def upload_remove(*, upload: Upload) -> None:
     """Take a photo out of a draft job (its file goes too: no job ever used it)."""
     _require_draft(upload.job)
-    names = [f.name for f in (upload.file, upload.thumbnail) if f.name]
+    names = [f.name for f in (upload.file, upload.thumbnail, upload.cutout) if f.name]
     upload.delete()
     for name in names:
         transaction.on_commit(partial(default_storage.delete, name))
+
+
+_UPLOAD_COPIED_FIELDS = (
+    "team_id",
+    "project_id",
+    "original_name",
+    "sha256",
+    "bytes",
+    "width",
+    "height",
+    "content_type",
+    "note",
+    "order",
+    "confidence",
+    "needs_review",
+)
 
 
 @transaction.atomic
@@ -195,29 +209,13 @@ def job_duplicate(*, job: Job, author: User) -> Job:
         estimated_credits=job.estimated_credits,
     )
     for upload in job.uploads.all():
-        copy = Upload(
-            team_id=upload.team_id,
-            project_id=upload.project_id,
-            job=draft,
-            uploaded_by=author,
-            **{
-                f: getattr(upload, f)
-                for f in (
-                    "original_name",
-                    "sha256",
-                    "bytes",
-                    "width",
-                    "height",
-                    "content_type",
-                    "note",
-                    "order",
-                )
-            },
-        )
-        for field in ("file", "thumbnail"):
+        copy = Upload(job=draft, uploaded_by=author, **{f: getattr(upload, f) for f in _UPLOAD_COPIED_FIELDS})
+        # The cutout comes along too: the same photo needs no second segmentation.
+        for field in ("file", "thumbnail", "cutout"):
             source = getattr(upload, field)
-            with source.open("rb") as f:
-                getattr(copy, field).save(source.name.rsplit("/", 1)[-1], File(f), save=False)
+            if source.name:
+                with source.open("rb") as f:
+                    getattr(copy, field).save(source.name.rsplit("/", 1)[-1], File(f), save=False)
         copy.save()
     return draft
 
