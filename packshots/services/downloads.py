@@ -1,0 +1,100 @@
+"""Getting results out: PiktID-shaped metadata, streamed ZIPs, output folders for the CLI."""
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from functools import partial
+
+from packshots import instructions as schema
+from packshots.models import Job, Result
+from packshots.selectors import latest_results
+
+# ---------------------------------------------------------------- downloads
+
+
+def job_metadata(job: Job) -> dict:
+    """The job's results in the shape of PiktID's /results JSON (what the official client saves)."""
+    results = []
+    for r in latest_results(job):
+        results.append(
+            {
+                "job_id": str(job.pk),
+                "group_index": r.instruction_index,
+                "image_index": r.variation_index,
+                "version": r.version,
+                "status": r.status,
+                "output_format": r.format or schema.output_format(job.instructions[r.instruction_index]),
+                "download_filename": r.filename if r.status == Result.Status.COMPLETED else None,
+                "width": r.width,
+                "height": r.height,
+                "model_used": r.model_used or None,
+                "quality_score": r.confidence,
+                "detail_needs_review": r.needs_review,
+                "error_message": r.error or None,
+                "created_at": r.created_at.isoformat(),
+            }
+        )
+    completed = [r for r in results if r["status"] == "completed"]
+    return {
+        "job_id": str(job.pk),
+        "job_type": "create_packshot",
+        "status": job.status,
+        "engine": job.engine,
+        "project_text": job.project.name,
+        "instructions": job.instructions,
+        "options": job.options,
+        "results": results,
+        "summary": {
+            "total_images": len(results),
+            "successful": len(completed),
+            "failed": sum(1 for r in results if r["status"] == "failed"),
+        },
+        "credits_used": job.estimated_credits if job.engine != "local" else 0,
+    }
+
+
+class _Sink(io.RawIOBase):
+    """A write-only stream whose bytes are handed out as they are written (zipfile streams into it)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        self.chunks.append(bytes(b))
+        return len(b)
+
+    def drain(self) -> bytes:
+        data, self.chunks = b"".join(self.chunks), []
+        return data
+
+
+def zip_stream(job: Job) -> Iterator[bytes]:
+    """Every completed output (latest versions) plus metadata.json, streamed without a temp file."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
+        for result in latest_results(job):
+            if result.status != Result.Status.COMPLETED:
+                continue
+            with result.image.open("rb") as src, archive.open(result.filename, "w", force_zip64=True) as dst:
+                for chunk in iter(partial(src.read, 1 << 20), b""):
+                    dst.write(chunk)
+                    yield sink.drain()
+        archive.writestr("metadata.json", json.dumps(job_metadata(job), indent=2))
+    yield sink.drain()
+
+
+def outputs_write(*, job: Job, folder) -> list[str]:
+    """Write every completed output and metadata.json to a folder (the CLI's output)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for result in latest_results(job):
+        if result.status == Result.Status.COMPLETED:
+            with result.image.open("rb") as src:
+                (folder / result.filename).write_bytes(src.read())
+            written.append(result.filename)
+    (folder / "metadata.json").write_text(json.dumps(job_metadata(job), indent=2))
+    return written
