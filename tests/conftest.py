@@ -6,7 +6,12 @@ from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent
 GARMENTS = ROOT.parent / "shared" / "garments"
-PURE_PATHS = ("tests/imaging/", "tests/test_instructions.py", "tests/test_adapter.py")
+PURE_PATHS = (
+    "tests/imaging/",
+    "tests/test_instructions.py",
+    "tests/test_adapter.py",
+    "tests/test_settings_env.py",
+)
 
 
 def pytest_collection_modifyitems(config, items) -> None:

@@ -1,0 +1,48 @@
+"""The real database task backend and its worker, not the immediate backend the other tests use."""
+
+import contextlib
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+from django.tasks import task_backends
+
+from packshots import services
+from packshots.models import Job
+from tests import factories
+
+DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+
+def _forget_task_backends() -> None:
+    # Django caches the TASKS setting and its backends; drop both so the next use reads the current setting.
+    task_backends.__dict__.pop("settings", None)
+    with contextlib.suppress(AttributeError):
+        del task_backends["default"]
+
+
+@pytest.fixture
+def db_tasks():
+    with override_settings(TASKS=DB_TASKS):
+        _forget_task_backends()
+        yield
+    _forget_task_backends()
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: the worker closes connections, as in production
+def test_db_worker_runs_a_queued_job_to_completion(db_tasks, team, member):
+    from django_tasks_db.models import DBTaskResult
+
+    job = factories.make_draft(
+        team=team, user=member, instructions=[{**factories.WHITE_CUTOUT, "num_variations": 2}]
+    )
+    services.job_start(job=job)
+    assert DBTaskResult.objects.count() == 1  # queued in the database, nothing ran yet
+    job.refresh_from_db()
+    assert job.status == Job.Status.QUEUED
+    # The job task queues one render task per output; a second pass catches any queued after the first ended.
+    for _ in range(2):
+        call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    job.refresh_from_db()
+    assert job.status == Job.Status.COMPLETED
+    assert DBTaskResult.objects.filter(status="SUCCESSFUL").count() == 3
