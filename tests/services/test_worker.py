@@ -4,8 +4,8 @@ import contextlib
 
 import pytest
 from django.core.management import call_command
-from django.test import override_settings
 from django.tasks import task_backends
+from django.test import override_settings
 
 from packshots import services
 from packshots.models import Job
