@@ -91,8 +91,16 @@ class InstructionForm(forms.Form):
     width = forms.IntegerField(required=False, help_text="Custom size: 256–7000, multiple of 8")
     height = forms.IntegerField(required=False)
 
-    TEXT_FIELDS = ("background", "surface", "color_palette", "composition", "props", "lighting", "prompt")
     OPTION_FIELDS = ("size", "ar", "format", "width", "height")
+    # Keys of an edited instruction that the form does not show; they are kept as they were.
+    KEPT_KEYS = ("preset_name", "category_names")
+
+    def __init__(self, *args, base: dict | None = None, **kwargs):
+        """`base` is the instruction being edited, so what the form cannot show survives the edit."""
+        self.base = base or {}
+        if base:
+            kwargs["initial"] = {**self.initial_from(base), **kwargs.get("initial", {})}
+        super().__init__(*args, **kwargs)
 
     def clean(self) -> dict:
         data = super().clean()
@@ -103,11 +111,18 @@ class InstructionForm(forms.Form):
         data["instruction"] = instruction
         return data
 
-    @classmethod
-    def to_instruction(cls, data: dict) -> dict:
+    def to_instruction(self, data: dict) -> dict:
+        base = self.base
         instruction: dict = {"style": data["style"]}
-        for name in ("background", "composition", "props", "surface", "color_palette", "lighting"):
-            if data.get(name):
+        for name in schema.DESIGN_FIELDS:
+            original = base.get(name)
+            if (
+                original is not None
+                and not isinstance(original, str)
+                and data.get(name) == schema.design_text(original)
+            ):
+                instruction[name] = original  # an object or a Design Value index, left untouched
+            elif data.get(name):
                 instruction[name] = data[name]
         for name in ("framing", "angle", "shadow", "prompt"):
             if data.get(name):
@@ -116,18 +131,23 @@ class InstructionForm(forms.Form):
             instruction["seed"] = data["seed"]
         if data.get("num_variations") not in (None, 1):
             instruction["num_variations"] = data["num_variations"]
-        options = {k: data[k] for k in cls.OPTION_FIELDS if data.get(k) not in (None, "")}
+        options = {k: data[k] for k in self.OPTION_FIELDS if data.get(k) not in (None, "")}
+        if "seed" in base.get("options", {}):
+            options["seed"] = base["options"]["seed"]
         if options:
             instruction["options"] = options
+        instruction.update({key: base[key] for key in self.KEPT_KEYS if key in base})
         return instruction
 
     @classmethod
     def initial_from(cls, instruction: dict) -> dict:
-        initial = {k: v for k, v in instruction.items() if k in cls.base_fields and not isinstance(v, dict)}
-        for name in ("background", "composition", "props", "surface", "color_palette", "lighting"):
-            if isinstance(instruction.get(name), dict):
+        initial = {
+            k: v for k, v in instruction.items() if k in cls.base_fields and k not in schema.DESIGN_FIELDS
+        }
+        for name in schema.DESIGN_FIELDS:
+            if name in instruction:
                 initial[name] = schema.design_text(instruction[name])
-        initial.update(instruction.get("options", {}))
+        initial.update({k: v for k, v in instruction.get("options", {}).items() if k in cls.OPTION_FIELDS})
         return initial
 
 
@@ -140,6 +160,8 @@ class CustomInstructionForm(InstructionForm):
         label="Also save as preset",
         help_text="Name it to share it with your team",
     )
+
+    replace = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def instructions(self) -> list[dict]:
         return [self.cleaned_data["instruction"]]

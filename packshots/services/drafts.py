@@ -177,6 +177,14 @@ def job_add_instructions(
     return job
 
 
+def job_replace_instruction(*, job: Job, index: int, instruction: dict) -> Job:
+    current = job.instructions
+    if not 0 <= index < len(current):
+        raise PackshotError("That instruction is no longer in this job.")
+    current[index] = instruction
+    return job_set_instructions(job=job, instructions=current)
+
+
 def job_remove_instruction(*, job: Job, index: int) -> Job:
     current = job.instructions
     if not 0 <= index < len(current):

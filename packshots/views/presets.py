@@ -8,7 +8,7 @@ from accounts.http import HtmxHttpRequest
 from packshots import instructions as schema
 from packshots import services
 from packshots.errors import InvalidInstructionsError, PackshotError
-from packshots.forms import InstructionForm, InstructionsJsonForm, PresetForm, add_schema_errors
+from packshots.forms import InstructionsJsonForm, PresetForm, add_schema_errors
 from packshots.selectors import presets_for_team
 
 
@@ -34,14 +34,8 @@ def preset_list(request: HtmxHttpRequest) -> HttpResponse:
 @team_editor_required
 def preset_edit(request: HtmxHttpRequest, preset_id: int | None = None) -> HttpResponse:
     preset = get_object_or_404(presets_for_team(request.team), pk=preset_id) if preset_id else None
-    initial = {}
-    if preset:
-        initial = {
-            **InstructionForm.initial_from(preset.instruction),
-            "name": preset.name,
-            "categories": ", ".join(preset.categories),
-        }
-    form = PresetForm(request.POST or None, initial=initial)
+    initial = {"name": preset.name, "categories": ", ".join(preset.categories)} if preset else {}
+    form = PresetForm(request.POST or None, base=preset.instruction if preset else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             saved = services.preset_save(

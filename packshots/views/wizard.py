@@ -96,18 +96,35 @@ def upload_remove(request: HtmxHttpRequest, upload_id: int) -> HttpResponse:
     return redirect("packshots:wizard-photos", job.pk)
 
 
-def _instruction_forms(request: HtmxHttpRequest, presets, *, bound: bool) -> tuple[dict, forms.Form | None]:
-    """The three ways to add instructions; only the one that was submitted is bound to the POST."""
+def _instruction_forms(
+    request: HtmxHttpRequest, job: Job, presets, *, bound: bool
+) -> tuple[dict, forms.Form | None]:
+    """The three ways to add instructions; only the one that was submitted is bound to the POST.
+
+    `?edit=N` (or the posted `custom-replace`) loads instruction N into the custom form to change it.
+    """
     action = request.POST.get("action") if bound else None
     data = {
-        name: (request.POST if bound and action == name else None) for name in ("custom", "presets", "json")
+        name: request.POST if bound and action == name else None for name in ("custom", "presets", "json")
     }
+    editing = _edit_index(request.POST.get("custom-replace") if bound else request.GET.get("edit"), job)
+    base = job.instructions[editing] if editing is not None else None
     available = {
-        "custom": CustomInstructionForm(data["custom"], prefix="custom"),
+        "custom": CustomInstructionForm(
+            data["custom"], prefix="custom", base=base, initial={"replace": editing} if base else {}
+        ),
         "presets": PresetPickForm(data["presets"], presets=presets, prefix="pick"),
         "json": InstructionsJsonForm(data["json"], request.FILES if data["json"] else None, prefix="json"),
     }
     return available, available.get(action)
+
+
+def _edit_index(value: str | None, job: Job) -> int | None:
+    try:
+        index = int(value or "")
+    except ValueError:
+        return None
+    return index if 0 <= index < len(job.instructions) else None
 
 
 @require_http_methods(["GET", "POST"])
@@ -115,23 +132,31 @@ def _instruction_forms(request: HtmxHttpRequest, presets, *, bound: bool) -> tup
 def wizard_instructions(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     job = _draft(request, job_id)
     presets = presets_for_team(request.team)
-    available, submitted = _instruction_forms(request, presets, bound=request.method == "POST")
+    available, submitted = _instruction_forms(request, job, presets, bound=request.method == "POST")
     if submitted is not None and submitted.is_valid():
         new = submitted.instructions()
         share_as = submitted.cleaned_data.get("share_as", "")
+        replace = submitted.cleaned_data.get("replace")
         try:
-            services.job_add_instructions(job=job, instructions=new, share_as=share_as, author=request.user)
+            if replace is not None:
+                services.job_replace_instruction(job=job, index=replace, instruction=new[0])
+            else:
+                services.job_add_instructions(
+                    job=job, instructions=new, share_as=share_as, author=request.user
+                )
         except InvalidInstructionsError as exc:
             add_schema_errors(submitted, exc.field_errors, {})
         except PackshotError as exc:
             submitted.add_error("share_as" if share_as else None, str(exc))
         else:
-            messages.success(request, f"Added {len(new)} instruction{'s' if len(new) != 1 else ''}.")
+            verb = "Updated" if replace is not None else "Added"
+            messages.success(request, f"{verb} {len(new)} instruction{'s' if len(new) != 1 else ''}.")
             if not request.htmx:
                 return redirect("packshots:wizard-instructions", job.pk)
-            available, _ = _instruction_forms(request, presets, bound=False)
+            available, _ = _instruction_forms(request, job, presets, bound=False)
     context = {
         "custom": available["custom"],
+        "editing": available["custom"].initial.get("replace"),
         "presets_form": available["presets"],
         "json": available["json"],
         "presets": presets,

@@ -384,3 +384,68 @@ def test_job_instructions_download_round_trips_through_the_schema(member_client,
     assert schema.load_instructions(text) == [
         schema.normalize_instruction(i) for i in schema.load_instructions(example)
     ]
+
+
+def test_an_instruction_is_edited_in_place_keeping_what_the_form_cannot_show(member_client, team):
+    rich = {
+        "style": "marketing_ready",
+        "background": {"text": "sunlit terrace", "image": "file-123"},
+        "props": 4,
+        "preset_name": "Terrace",
+        "category_names": ["Campaign"],
+        "options": {"size": "2K", "seed": 11},
+    }
+    job = factories.make_draft(team=team, instructions=[factories.WHITE_CUTOUT, rich])
+    url = reverse("packshots:wizard-instructions", args=[job.pk])
+    page = member_client.get(url + "?edit=1")
+    assert "Edit instruction #1" in page.text and 'value="sunlit terrace"' in page.text
+    data = {
+        "action": "custom",
+        "custom-replace": "1",
+        "custom-style": "marketing_ready",
+        "custom-background": "sunlit terrace",
+        "custom-num_variations": "3",
+        "custom-size": "4K",
+    }
+    response = member_client.post(url, data, headers=HX)
+    assert "Updated 1 instruction." in response.text
+    job.refresh_from_db()
+    assert job.instructions[0] == factories.WHITE_CUTOUT
+    assert job.instructions[1] == {
+        "style": "marketing_ready",
+        "background": {"text": "sunlit terrace", "image": "file-123"},
+        "props": 4,
+        "num_variations": 3,
+        "options": {"size": "4K", "seed": 11},
+        "preset_name": "Terrace",
+        "category_names": ["Campaign"],
+    }
+    assert (job.total_outputs, job.estimated_credits) == (4, 3 + 3 * 10)
+
+
+def test_editing_with_a_bad_value_changes_nothing(member_client, team):
+    job = factories.make_draft(team=team, instructions=[factories.WHITE_CUTOUT])
+    url = reverse("packshots:wizard-instructions", args=[job.pk])
+    data = {"action": "custom", "custom-replace": "0", "custom-style": "free", "custom-num_variations": "0"}
+    response = member_client.post(url, data, headers=HX)
+    assert "must be 1–8" in response.text and "Edit instruction #0" in response.text
+    job.refresh_from_db()
+    assert job.instructions == [factories.WHITE_CUTOUT]
+
+
+def test_editing_a_preset_keeps_its_design_objects(member_client, team):
+    preset = factories.make_preset(
+        team=team, instruction={"style": "free", "lighting": {"direction": "left"}}
+    )
+    member_client.post(
+        reverse("packshots:preset-edit", args=[preset.pk]),
+        {
+            "name": preset.name,
+            "style": "free",
+            "lighting": "left",
+            "num_variations": "2",
+            "categories": "PDP",
+        },
+    )
+    preset.refresh_from_db()
+    assert preset.instruction == {"style": "free", "lighting": {"direction": "left"}, "num_variations": 2}
