@@ -13,6 +13,14 @@ from packshots.models import JOB_TRANSITIONS, TERMINAL_STATES, EngineEvent, Job,
 from tests import factories
 
 
+def report(job: Job, event_id: str, result_id: int, status: str, **data) -> bool:
+    """Apply an image_result event as the local renderer would."""
+    payload = {"result_id": result_id, "status": status, **data}
+    return services.engine_event_apply(
+        source="local", event_id=event_id, job=job, name="image_result", data=payload
+    )
+
+
 @pytest.mark.parametrize(
     ("start", "to", "allowed"),
     [
@@ -108,31 +116,16 @@ def test_each_photo_is_segmented_once_per_job(team, member, monkeypatch):
 def test_duplicate_events_are_ignored(team, member):
     job = factories.make_job(team=team, status=Job.Status.RUNNING, results=2)
     result = job.results.first()
-    data = {"result_id": result.pk, "status": "failed", "error": "boom"}
-    assert services.engine_event_apply(source="local", event_id="e1", job=job, name="image_result", data=data)
-    assert not services.engine_event_apply(
-        source="local", event_id="e1", job=job, name="image_result", data=data
-    )
+    assert report(job, "e1", result.pk, "failed", error="boom")
+    assert not report(job, "e1", result.pk, "failed", error="boom")
     assert EngineEvent.objects.count() == 1
 
 
 def test_events_never_move_a_result_backwards(team, member):
     job = factories.make_job(team=team, status=Job.Status.RUNNING, results=1)
     result = job.results.get()
-    services.engine_event_apply(
-        source="local",
-        event_id="a",
-        job=job,
-        name="image_result",
-        data={"result_id": result.pk, "status": "failed", "error": "first"},
-    )
-    services.engine_event_apply(
-        source="local",
-        event_id="b",
-        job=job,
-        name="image_result",
-        data={"result_id": result.pk, "status": "completed", "image": "x.jpg", "thumbnail": "t.jpg"},
-    )
+    report(job, "a", result.pk, "failed", error="first")
+    report(job, "b", result.pk, "completed", image="x.jpg", thumbnail="t.jpg")
     result.refresh_from_db()
     assert result.status == Result.Status.FAILED and result.error == "first"
 
@@ -140,22 +133,10 @@ def test_events_never_move_a_result_backwards(team, member):
 def test_some_failed_outputs_make_a_partially_failed_job(team, member):
     job = factories.make_job(team=team, status=Job.Status.RUNNING, results=2)
     first, second = job.results.order_by("variation_index")
-    services.engine_event_apply(
-        source="local",
-        event_id="1",
-        job=job,
-        name="image_result",
-        data={"result_id": first.pk, "status": "completed", "image": "a.jpg", "thumbnail": "b.jpg"},
-    )
+    report(job, "1", first.pk, "completed", image="a.jpg", thumbnail="b.jpg")
     job.refresh_from_db()
     assert job.status == Job.Status.RUNNING and job.progress == 50
-    services.engine_event_apply(
-        source="local",
-        event_id="2",
-        job=job,
-        name="image_result",
-        data={"result_id": second.pk, "status": "failed", "error": "engine refused"},
-    )
+    report(job, "2", second.pk, "failed", error="engine refused")
     job.refresh_from_db()
     assert job.status == Job.Status.PARTIALLY_FAILED and job.progress == 100
     assert "1 of 2" in job.error_message
