@@ -1,5 +1,6 @@
-# Production image: gunicorn (gthread) serving Django + whitenoise; run the worker from the same image with
-#   docker run ... packshot-studio python manage.py db_worker
+# Production image: gunicorn (gthread) serving Django + whitenoise. From the same image:
+#   release:  python manage.py migrate --noinput
+#   workers:  python manage.py db_worker   (as many as you like on PostgreSQL)
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -27,4 +28,6 @@ RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v0
 USER packshot
 EXPOSE 8000
 VOLUME ["/var/lib/packshot"]
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn config.wsgi --bind ${HOST}:${PORT} --worker-class gthread --workers ${WEB_CONCURRENCY:-2} --threads 4 --timeout 120 --access-logfile -"]
+# Migrations are a release step, run once per deploy (not by every web replica):
+#   docker run --rm ... packshot-studio python manage.py migrate --noinput
+CMD ["sh", "-c", "exec gunicorn config.wsgi --bind ${HOST}:${PORT} --worker-class gthread --workers ${WEB_CONCURRENCY:-2} --threads 4 --timeout 120 --access-logfile -"]
