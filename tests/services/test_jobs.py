@@ -250,3 +250,38 @@ def test_canceling_while_photos_are_prepared_leaves_no_outputs_behind(team, memb
     monkeypatch.setattr(LocalEngine, "prepare", prepare_then_user_cancels)
     factories.start_job(job)
     assert job.status == Job.Status.CANCELED and not job.results.exists()
+
+
+def test_an_engine_refusal_fails_that_output_with_its_reason(team, member, monkeypatch):
+    from packshots.engines.base import EngineError
+    from packshots.engines.local.adapter import LocalEngine
+
+    def refuse(self, inputs, instruction, *, variation, seed):
+        if variation == 1:
+            raise EngineError("The garment is too small to compose at 4K")
+        return real(self, inputs, instruction, variation=variation, seed=seed)
+
+    real = LocalEngine.render
+    monkeypatch.setattr(LocalEngine, "render", refuse)
+    job = factories.start_job(
+        factories.make_draft(
+            team=team, user=member, instructions=[{**factories.WHITE_CUTOUT, "num_variations": 2}]
+        )
+    )
+    assert job.status == Job.Status.PARTIALLY_FAILED
+    failed = job.results.get(variation_index=1)
+    assert failed.status == "failed" and failed.error == "The garment is too small to compose at 4K"
+
+
+def test_a_crash_inside_a_task_fails_the_job_visibly(team, member, monkeypatch):
+    from packshots.engines.local.adapter import LocalEngine
+
+    def crash(self, *args, **kwargs):
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(LocalEngine, "render", crash)
+    job = factories.start_job(
+        factories.make_draft(team=team, user=member, instructions=[factories.WHITE_CUTOUT])
+    )
+    assert job.status == Job.Status.FAILED
+    assert "Internal error while rendering" in job.error_message and "out of memory" in job.error_message

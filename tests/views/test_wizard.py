@@ -420,3 +420,37 @@ def test_editing_a_preset_keeps_its_design_objects(member_client, team):
     )
     preset.refresh_from_db()
     assert preset.instruction == {"style": "free", "lighting": {"direction": "left"}, "num_variations": 2}
+
+
+def test_member_cancels_a_running_job_from_its_page(member_client, team):
+    job = factories.make_job(team=team, status=Job.Status.RUNNING, results=2)
+    assert "Cancel job" in member_client.get(job.get_absolute_url()).text
+    response = member_client.post(reverse("packshots:job-cancel", args=[job.pk]), follow=True)
+    assert f"Job #{job.pk} canceled." in response.text and "Cancel job" not in response.text
+    job.refresh_from_db()
+    assert job.status == Job.Status.CANCELED
+    again = member_client.post(reverse("packshots:job-cancel", args=[job.pk]), follow=True)
+    assert "already finished" in again.text
+
+
+def test_jobs_list_filters_by_status_and_hides_drafts(member_client, team):
+    done = factories.make_job(team=team, status=Job.Status.COMPLETED)
+    failed = factories.make_job(team=team, status=Job.Status.FAILED)
+    draft = factories.make_draft(team=team)
+    page = member_client.get(reverse("packshots:job-list")).text
+    assert f">#{done.pk}<" in page and f">#{failed.pk}<" in page and f">#{draft.pk}<" not in page
+    page = member_client.get(reverse("packshots:job-list") + "?status=failed").text
+    assert f">#{failed.pk}<" in page and f">#{done.pk}<" not in page
+
+
+def test_preset_import_explains_bad_json_and_imports_nothing(member_client, team):
+    response = member_client.post(reverse("packshots:preset-import"), {"json_text": '{"instructions": 3}'})
+    assert response.status_code == 200 and "instructions" in response.text
+    assert not Preset.objects.exists()
+
+
+def test_preset_is_deleted_from_the_library(member_client, team):
+    preset = factories.make_preset(team=team)
+    response = member_client.post(reverse("packshots:preset-delete", args=[preset.pk]), follow=True)
+    assert f"Preset “{preset.name}” deleted." in response.text
+    assert not Preset.objects.exists()
