@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -35,7 +36,9 @@ def _draft(request: HtmxHttpRequest, job_id: int) -> Job:
 def _render_step(request: HtmxHttpRequest, job: Job, step: str, fragment: str, context: dict) -> HttpResponse:
     context = {"job": job, "step": step, "fragment": fragment, **context}
     template = fragment if request.htmx else "packshots/wizard.html"
-    return render(request, template, context)
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @require_http_methods(["GET", "POST"])
