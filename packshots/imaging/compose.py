@@ -13,11 +13,13 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from packshots import instructions as schema
+
 from . import colors
 from .segment import Cutout
 
-STYLES = ("flat_lay", "ghost_mannequin", "marketing_ready", "white_cutout", "free")
-SHADOWS = ("none", "contact", "soft_drop", "natural")
+STYLES = schema.STYLES
+SHADOWS = tuple(s for s in schema.SHADOWS if s != "auto")  # callers resolve "auto" (schema.effective_shadow)
 # Share of the canvas the garment's box may fill along its limiting side.
 FILL = {None: 0.84, "square_packshot": 0.82, "tall_3_4": 0.84, "wide_4_3": 0.84, "full_frame": 0.94}
 # Floating styles sit above centre so their shadow has room below.
