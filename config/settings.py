@@ -169,7 +169,9 @@ if _email_host:
         }
     }
 else:
-    MAILERS = {"default": {"BACKEND": env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")}}
+    MAILERS = {
+        "default": {"BACKEND": env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")}
+    }
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Packshot Studio <noreply@localhost>")
 
 # Uploads stream to disk past 2.5 MB instead of living in memory.

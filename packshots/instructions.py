@@ -407,6 +407,10 @@ def load_instructions(text: str | bytes) -> list[dict]:
         raise InstructionsError({"instructions": [message]}) from exc
     except UnicodeDecodeError as exc:
         raise InstructionsError({"instructions": [f"not UTF-8 text: {exc.reason}"]}) from exc
+    except RecursionError as exc:
+        raise InstructionsError({"instructions": ["nested too deeply to be instructions"]}) from exc
+    except ValueError as exc:  # e.g. a number longer than Python's integer digit limit
+        raise InstructionsError({"instructions": [f"not valid JSON: {exc}"]}) from exc
     if isinstance(data, dict):
         # Other keys would be lost by dump_instructions, so such a file could not round-trip: refuse them.
         if unknown := [f"unknown field {key!r}" for key in data if key != "instructions"]:

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -137,11 +138,34 @@ def test_cli_explains_malformed_instruction_json(demo, garment_folder, tmp_path)
     assert not Job.objects.exists()
 
 
-def test_cli_rejects_a_broken_photo_without_leaving_a_job(demo, garment_folder):
+def test_cli_rejects_a_broken_photo_without_leaving_a_job_or_a_file(demo, garment_folder, settings):
     (garment_folder / "zz_broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    before = stored_files(settings.MEDIA_ROOT)
     with pytest.raises(CommandError, match=r"zz_broken\.jpg"):
         call_command("create_packshot", "--input-folder", str(garment_folder))
     assert not Job.objects.exists() and not Project.objects.exists()
+    assert stored_files(settings.MEDIA_ROOT) == before
+
+
+def stored_files(root) -> set[str]:
+    return {str(p) for p in Path(root).rglob("*") if p.is_file()}
+
+
+def test_cli_reports_a_crash_as_a_failed_job_with_a_clean_error(demo, garment_folder, monkeypatch):
+    from packshots.engines.local.adapter import LocalEngine
+
+    def crash(self, *args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(LocalEngine, "render", crash)
+    with pytest.raises(CommandError, match="did not complete") as info:
+        call_command(
+            "create_packshot", "--input-folder", str(garment_folder), "--output-folder", "/tmp/cli-crash"
+        )
+    assert "disk full" in str(info.value)
+    job = Job.objects.get()
+    assert job.status == Job.Status.FAILED
+    assert set(job.results.values_list("status", flat=True)) == {"failed"}
 
 
 def test_cli_keeps_the_first_ten_of_more_images(demo, garments, tmp_path, capsys):

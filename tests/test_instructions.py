@@ -601,3 +601,16 @@ def test_module_imports_nothing_from_django_or_the_project():
         "from collections import defaultdict",
         "from collections.abc import Callable",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000, "nested too deeply"),
+        ('[{"style": "free", "seed": ' + "1" * 5000 + "}]", "not valid JSON"),
+    ],
+)
+def test_hostile_json_is_refused_with_a_message_not_a_crash(text, message):
+    with pytest.raises(InstructionsError) as info:
+        load_instructions(text)
+    assert message in info.value.errors["instructions"][0]

@@ -24,10 +24,12 @@ from packshots.services.jobs import (
     job_cancel,
     job_fail,
     job_process,
+    job_process_or_fail,
     job_transition,
     jobs_resume,
     result_fail,
     result_render,
+    result_render_or_fail,
 )
 from packshots.services.library import preset_save, presets_import, project_create
 
@@ -41,6 +43,7 @@ __all__ = [
     "job_fail",
     "job_metadata",
     "job_process",
+    "job_process_or_fail",
     "job_remove_instruction",
     "job_replace_instruction",
     "job_request_errors",
@@ -55,6 +58,7 @@ __all__ = [
     "project_create",
     "result_fail",
     "result_render",
+    "result_render_or_fail",
     "upload_add",
     "upload_remove",
     "upload_update_note",

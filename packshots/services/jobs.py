@@ -1,5 +1,6 @@
 """Running jobs: the state machine, the local engine's tasks, engine events, recovery."""
 
+import logging
 from datetime import timedelta
 from functools import partial
 
@@ -13,6 +14,8 @@ from packshots.engines.base import EngineError, PreparedInput, get_render_engine
 from packshots.errors import JobStateError
 from packshots.models import JOB_TRANSITIONS, EngineEvent, Job, Result
 from packshots.selectors import latest_results
+
+log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------- the state machine
 
@@ -37,33 +40,42 @@ def job_transition(*, job_id: int, to: str, **fields) -> bool:
 
 
 def job_cancel(*, job: Job) -> bool:
+    if job.is_draft:
+        raise JobStateError("This job was never started: discard the draft instead.")
     if job.is_terminal:
         raise JobStateError("This job has already finished.")
-    moved = job_transition(job_id=job.pk, to=Job.Status.CANCELED, error_message="Canceled by a user.")
-    if moved:
-        job.results.filter(status__in=[Result.Status.PENDING, Result.Status.PROCESSING]).update(
-            status=Result.Status.FAILED, error="Canceled"
-        )
-    return moved
+    return _job_stop(
+        job_id=job.pk, to=Job.Status.CANCELED, message="Canceled by a user.", result_error="Canceled"
+    )
 
 
 def job_fail(*, job_id: int, message: str) -> bool:
-    return job_transition(job_id=job_id, to=Job.Status.FAILED, error_message=message[:2000])
+    return _job_stop(job_id=job_id, to=Job.Status.FAILED, message=message, result_error="The job failed")
+
+
+def _job_stop(*, job_id: int, to: str, message: str, result_error: str) -> bool:
+    """End a job early; its unfinished outputs end with it, so none is left pending."""
+    moved = job_transition(job_id=job_id, to=to, error_message=message[:2000])
+    if moved:
+        Result.objects.filter(
+            job_id=job_id, status__in=[Result.Status.PENDING, Result.Status.PROCESSING]
+        ).update(status=Result.Status.FAILED, error=result_error, updated_at=timezone.now())
+    return moved
 
 
 # ---------------------------------------------------------------- running a job on the local engine
 
 
-def job_process(*, job_id: int, inline: bool = False) -> None:
-    """Prepare every input once, create one pending result per output, then render them.
+def job_process(*, job_id: int, enqueue: bool = True) -> list[int]:
+    """Prepare every input once, create one pending result per output; returns the pending result ids.
 
     Safe to repeat: a job that already moved past `queued` is resumed (missing outputs only).
-    With inline=True the outputs render in this process (the CLI), otherwise one task each.
+    With enqueue=True each pending output gets a render task; otherwise the caller renders them (the CLI).
     """
     job_transition(job_id=job_id, to=Job.Status.SUBMITTING)
     job = Job.objects.get(pk=job_id)
     if job.status not in (Job.Status.SUBMITTING, Job.Status.RUNNING):
-        return
+        return []
     engine = get_render_engine(job.engine, threads=settings.PACKSHOT_LOCAL_THREADS)
     for upload in job.uploads.filter(cutout=""):
         with upload.file.open("rb") as f:
@@ -72,7 +84,7 @@ def job_process(*, job_id: int, inline: bool = False) -> None:
             prepared = engine.prepare(original, note=upload.note)
         except EngineError as exc:
             job_fail(job_id=job.pk, message=f"{upload.original_name}: {exc}")
-            return
+            return []
         upload.cutout.save("cutout.png", ContentFile(prepared.data), save=False)
         upload.confidence = prepared.confidence
         upload.needs_review = prepared.needs_review
@@ -80,21 +92,19 @@ def job_process(*, job_id: int, inline: bool = False) -> None:
     with transaction.atomic():
         job_transition(job_id=job.pk, to=Job.Status.RUNNING)
         if not Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).exists():
-            return  # canceled (or failed) while the photos were being prepared
+            return []  # canceled (or failed) while the photos were being prepared
         for index, instruction in enumerate(job.instructions):
             for variation in range(instruction.get("num_variations", 1)):
                 Result.objects.get_or_create(
                     job=job, instruction_index=index, variation_index=variation, version=0
                 )
     pending = list(job.results.filter(status=Result.Status.PENDING).values_list("pk", flat=True))
-    if inline:
-        for result_id in pending:
-            result_render(result_id=result_id)
-        return
-    from packshots.tasks import result_render_task
+    if enqueue:
+        from packshots.tasks import result_render_task
 
-    for result_id in pending:
-        transaction.on_commit(partial(result_render_task.enqueue, result_id=result_id))
+        for result_id in pending:
+            transaction.on_commit(partial(result_render_task.enqueue, result_id=result_id))
+    return pending
 
 
 def result_render(*, result_id: int) -> None:
@@ -105,8 +115,8 @@ def result_render(*, result_id: int) -> None:
     ).update(status=Result.Status.PROCESSING, updated_at=timezone.now())
     result = Result.objects.select_related("job").get(pk=result_id)
     job = result.job
-    if job.status != Job.Status.RUNNING or (not claimed and result.status != Result.Status.PROCESSING):
-        return  # already done by a twin task, or the job was canceled
+    if not claimed:
+        return  # a twin task has it (or had it), or the job stopped; resume_jobs recovers crashed claims
     engine = get_render_engine(job.engine, threads=settings.PACKSHOT_LOCAL_THREADS)
     inputs = []
     for upload in job.uploads.all():
@@ -155,6 +165,26 @@ def result_render(*, result_id: int) -> None:
         default_storage.delete(thumb_name)
 
 
+def job_process_or_fail(*, job_id: int, enqueue: bool = True) -> list[int]:
+    """job_process for the task and CLI boundaries: any crash fails the job visibly, then propagates."""
+    try:
+        return job_process(job_id=job_id, enqueue=enqueue)
+    except Exception as exc:
+        log.exception("Job %s failed while preparing", job_id)
+        job_fail(job_id=job_id, message=f"Internal error while preparing the photos: {exc}")
+        raise
+
+
+def result_render_or_fail(*, result_id: int) -> None:
+    """result_render for the task and CLI boundaries: a crash fails that output visibly, then propagates."""
+    try:
+        result_render(result_id=result_id)
+    except Exception as exc:
+        log.exception("Result %s failed to render", result_id)
+        result_fail(result_id=result_id, message=f"Internal error while rendering: {exc}")
+        raise
+
+
 def result_fail(*, result_id: int, message: str) -> None:
     result = Result.objects.select_related("job").get(pk=result_id)
     engine_event_apply(
@@ -185,8 +215,17 @@ def jobs_resume(*, stale_after: timedelta) -> list[int]:
             stuck = job.results.filter(
                 status__in=[Result.Status.PENDING, Result.Status.PROCESSING], updated_at__lt=cutoff
             )
-            for result_id in stuck.values_list("pk", flat=True):
+            stuck_ids = list(stuck.values_list("pk", flat=True))
+            # A crashed render's claim is released, so exactly one of the re-enqueued tasks renders it.
+            Result.objects.filter(pk__in=stuck_ids).update(
+                status=Result.Status.PENDING, updated_at=timezone.now()
+            )
+            for result_id in stuck_ids:
                 result_render_task.enqueue(result_id=result_id)
+            with transaction.atomic():
+                _job_refresh_progress(
+                    Job.objects.select_for_update().get(pk=job.pk)
+                )  # all done but not closed
         else:
             job_process_task.enqueue(job_id=job.pk)
         resumed.append(job.pk)
@@ -199,6 +238,10 @@ def jobs_resume(*, stale_after: timedelta) -> list[int]:
 def engine_event_apply(*, source: str, event_id: str, job: Job | None, name: str, data: dict) -> bool:
     """Record an engine event once and apply it forward-only; False if it was seen before."""
     with transaction.atomic():
+        if job is not None:
+            # One event at a time per job: two outputs finishing together must not both count N-1 of N done
+            # and leave the job running forever (PostgreSQL with several workers).
+            job = Job.objects.select_for_update().get(pk=job.pk)
         try:
             with transaction.atomic():
                 EngineEvent.objects.create(source=source, event_id=event_id, job=job, name=name, payload=data)

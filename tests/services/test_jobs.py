@@ -91,7 +91,7 @@ def test_processing_a_job_twice_renders_each_output_once(team, member):
         )
     )
     first = {r.pk: r.image.name for r in job.results.all()}
-    services.job_process(job_id=job.pk, inline=True)
+    assert services.job_process(job_id=job.pk, enqueue=False) == []  # nothing left to render
     for result_id in first:
         services.result_render(result_id=result_id)
     job.refresh_from_db()
@@ -285,3 +285,36 @@ def test_a_crash_inside_a_task_fails_the_job_visibly(team, member, monkeypatch):
     )
     assert job.status == Job.Status.FAILED
     assert "Internal error while rendering" in job.error_message and "out of memory" in job.error_message
+
+
+def test_a_second_delivery_of_a_render_task_does_not_render_again(team, member, monkeypatch):
+    from packshots.engines.local.adapter import LocalEngine
+
+    job = factories.make_job(team=team, status=Job.Status.RUNNING, results=1)
+    result = job.results.get()
+    Result.objects.filter(pk=result.pk).update(status="processing")  # the first delivery is rendering it
+    calls = []
+    monkeypatch.setattr(LocalEngine, "render", lambda *a, **k: calls.append(1))
+    services.result_render(result_id=result.pk)
+    assert calls == []
+
+
+def test_a_failed_job_leaves_no_output_pending(team, member):
+    job = factories.make_job(team=team, status=Job.Status.RUNNING, results=2)
+    services.job_fail(job_id=job.pk, message="Internal error while preparing the photos: boom")
+    assert set(job.results.values_list("status", flat=True)) == {"failed"}
+
+
+def test_a_draft_cannot_be_canceled(team, member):
+    job = factories.make_draft(team=team, user=member)
+    with pytest.raises(JobStateError, match="discard the draft"):
+        services.job_cancel(job=job)
+
+
+def test_resume_closes_a_job_whose_outputs_are_all_done(team, member):
+    job = factories.make_job(team=team, status=Job.Status.RUNNING, results=1)
+    Result.objects.filter(job=job).update(status="completed")  # finished, but the job never closed
+    Job.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    assert services.jobs_resume(stale_after=timedelta(minutes=10)) == [job.pk]
+    job.refresh_from_db()
+    assert job.status == Job.Status.COMPLETED

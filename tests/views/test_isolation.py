@@ -165,3 +165,24 @@ def test_originals_are_served_with_the_detected_type_not_the_file_name(member_cl
     response = member_client.get(reverse("packshots:upload-file", args=[upload.pk, "original"]) + "?inline=1")
     assert response["Content-Type"] == "image/png" and response["X-Content-Type-Options"] == "nosniff"
     assert not upload.file.name.endswith(".html")
+
+
+def test_switching_team_keeps_list_pages_and_leaves_object_pages(member, member_client, other_team, team):
+    from accounts.models import Membership
+
+    Membership.objects.create(user=member, team=other_team, role="member")
+    url = reverse("accounts:team-switch")
+    jobs = reverse("packshots:job-list")
+    assert member_client.post(url, {"team": other_team.pk, "next": jobs})["Location"] == jobs
+    job_page = reverse("packshots:job-detail", args=[1])
+    assert member_client.post(url, {"team": team.pk, "next": job_page})["Location"] == reverse(
+        "packshots:project-list"
+    )
+    evil = member_client.post(url, {"team": team.pk, "next": "https://evil.example/"})
+    assert evil["Location"] == reverse("packshots:project-list")
+
+
+def test_viewers_see_drafts_without_a_link_into_the_wizard(viewer_client, team, member):
+    draft = factories.make_draft(team=team, user=member)
+    page = viewer_client.get(reverse("packshots:project-detail", args=[draft.project_id])).text
+    assert f"#{draft.pk}" in page and reverse("packshots:wizard-photos", args=[draft.pk]) not in page

@@ -4,9 +4,11 @@ Same flag names and defaults; the job it creates shows up in the UI like any oth
 """
 
 import argparse
+import contextlib
 from pathlib import Path
 
 from django.core.files import File
+from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -91,6 +93,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Create Packshot: {len(photos)} images, {schema.total_outputs(instructions)} outputs"
         )
+        stored: list[str] = []  # files written to storage, removed again if the transaction rolls back
         try:
             with transaction.atomic():
                 project = self._project(membership, opts["project"] or folder.resolve().name)
@@ -100,19 +103,28 @@ class Command(BaseCommand):
                 for i, photo in enumerate(photos):
                     with photo.open("rb") as f:
                         note = notes[i] if i < len(notes) else ""
-                        services.upload_add(
+                        upload = services.upload_add(
                             job=job, uploaded_by=membership.user, file=File(f, name=photo.name), note=note
                         )
+                    stored += [upload.file.name, upload.thumbnail.name]
                 services.job_set_instructions(job=job, instructions=instructions)
                 services.job_set_options(
                     job=job, engine=opts["engine"], options=job_options, post_process=opts["post_process"]
                 )
                 job = services.job_start(job=job, enqueue=False)
-        except PackshotError as exc:
-            raise CommandError(str(exc)) from exc
+        except Exception as exc:
+            for name in stored:
+                default_storage.delete(name)
+            if isinstance(exc, PackshotError):
+                raise CommandError(str(exc)) from exc
+            raise
         self.stdout.write(f"Job #{job.pk} created in project “{project.name}” (team {membership.team.slug})")
-        # Run it here and now, so the CLI works even when no worker process is running.
-        services.job_process(job_id=job.pk, inline=True)
+        # Run it here and now, so the CLI works even when no worker process is running. A crash is recorded on
+        # the job or the output (as in a worker) and reported below with the job's status.
+        with contextlib.suppress(Exception):
+            for result_id in services.job_process_or_fail(job_id=job.pk, enqueue=False):
+                with contextlib.suppress(Exception):
+                    services.result_render_or_fail(result_id=result_id)
         job.refresh_from_db()
         written = services.outputs_write(job=job, folder=Path(opts["output_folder"]))
         for name in written:
