@@ -190,6 +190,9 @@ class PresetPickForm(forms.Form):
         return [preset.as_instruction() for preset in self.cleaned_data["presets"]]
 
 
+MAX_JSON_BYTES = 512 * 1024  # an instructions file is a few KB; anything this big is a mistake
+
+
 class InstructionsJsonForm(forms.Form):
     json_text = forms.CharField(
         required=False,
@@ -201,6 +204,9 @@ class InstructionsJsonForm(forms.Form):
     def clean(self) -> dict:
         data = super().clean()
         source = data.get("json_file")
+        if source and source.size > MAX_JSON_BYTES:
+            self.add_error("json_file", f"The file is larger than {MAX_JSON_BYTES // 1024} KB.")
+            return data
         text = source.read() if source else data.get("json_text", "")
         if not text or not str(text).strip():
             raise forms.ValidationError("Paste instructions JSON or choose a .json file.")

@@ -455,3 +455,14 @@ def test_preset_is_deleted_from_the_library(member_client, team):
     response = member_client.post(reverse("packshots:preset-delete", args=[preset.pk]), follow=True)
     assert f"Preset “{preset.name}” deleted." in response.text
     assert not Preset.objects.exists()
+
+
+def test_an_oversized_instructions_file_is_refused(member_client, team):
+    job = factories.make_draft(team=team)
+    big = SimpleUploadedFile("huge.json", b"[" + b" " * (600 * 1024) + b"]", content_type="application/json")
+    response = member_client.post(
+        reverse("packshots:wizard-instructions", args=[job.pk]), {"action": "json", "json-json_file": big}
+    )
+    assert 'data-field="json_file">The file is larger than 512 KB.' in response.text
+    job.refresh_from_db()
+    assert job.instructions == []
