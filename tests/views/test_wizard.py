@@ -83,6 +83,8 @@ def test_member_goes_through_the_whole_wizard_and_gets_results(
 
     page = member_client.get(job.get_absolute_url())
     assert "Download all (ZIP)" in page.text and "output_1_1_v0.jpg" in page.text
+    fragment = member_client.get(job.get_absolute_url(), headers=HX).text
+    assert fragment.count(">Cutout</a> · confidence") == 2  # each photo's segmentation, shown as it lands
     image = member_client.get(reverse("packshots:result-file", args=[results[0].pk, "image"]))
     assert Image.open(io.BytesIO(b"".join(image.streaming_content))).size == (1024, 1024)
 
