@@ -27,6 +27,7 @@ urlpatterns = [
     path("jobs/<int:job_id>/discard/", wizard.job_discard, name="job-discard"),
     path("uploads/<int:upload_id>/note/", wizard.upload_note, name="upload-note"),
     path("uploads/<int:upload_id>/remove/", wizard.upload_remove, name="upload-remove"),
+    path("uploads/<int:upload_id>/main/", wizard.upload_make_main, name="upload-make-main"),
     path("uploads/<int:upload_id>/<str:kind>/", downloads.upload_file, name="upload-file"),
     path("results/<int:result_id>/<str:kind>/", downloads.result_file, name="result-file"),
     path("presets/", presets.preset_list, name="preset-list"),

@@ -16,6 +16,7 @@ from packshots.services.drafts import (
     job_set_options,
     job_start,
     upload_add,
+    upload_make_main,
     upload_remove,
     upload_update_note,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "result_render",
     "result_render_or_fail",
     "upload_add",
+    "upload_make_main",
     "upload_remove",
     "upload_update_note",
     "zip_stream",

@@ -95,6 +95,16 @@ def upload_update_note(*, upload: Upload, note: str) -> Upload:
     return upload
 
 
+@transaction.atomic
+def upload_make_main(*, upload: Upload) -> None:
+    """Put a photo first: the local engine renders from the first photo unless a note names the view."""
+    _require_draft(upload.job)
+    others = upload.job.uploads.exclude(pk=upload.pk).order_by("order", "pk")
+    Upload.objects.filter(pk=upload.pk).update(order=0)
+    for position, other in enumerate(others, start=1):
+        Upload.objects.filter(pk=other.pk).update(order=position)
+
+
 def upload_remove(*, upload: Upload) -> None:
     """Take a photo out of a draft job (its file goes too: no job ever used it)."""
     _require_draft(upload.job)

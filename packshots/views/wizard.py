@@ -89,6 +89,17 @@ def upload_note(request: HtmxHttpRequest, upload_id: int) -> HttpResponse:
 
 @require_POST
 @team_editor_required
+def upload_make_main(request: HtmxHttpRequest, upload_id: int) -> HttpResponse:
+    upload = get_object_or_404(uploads_for_team(request.team), pk=upload_id)
+    try:
+        services.upload_make_main(upload=upload)
+    except PackshotError as exc:
+        messages.error(request, str(exc))
+    return redirect("packshots:wizard-photos", upload.job_id)
+
+
+@require_POST
+@team_editor_required
 def upload_remove(request: HtmxHttpRequest, upload_id: int) -> HttpResponse:
     upload = get_object_or_404(uploads_for_team(request.team), pk=upload_id)
     job = upload.job

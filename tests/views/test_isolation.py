@@ -38,6 +38,7 @@ def object_urls(world) -> list[tuple[str, str]]:
         ("post", reverse("packshots:wizard-review", args=[draft.pk])),
         ("post", reverse("packshots:job-discard", args=[draft.pk])),
         ("post", reverse("packshots:upload-note", args=[upload.pk])),
+        ("post", reverse("packshots:upload-make-main", args=[upload.pk])),
         ("post", reverse("packshots:upload-remove", args=[upload.pk])),
         ("get", reverse("packshots:upload-file", args=[upload.pk, "original"])),
         ("get", reverse("packshots:upload-file", args=[upload.pk, "thumbnail"])),

@@ -468,3 +468,16 @@ def test_an_oversized_instructions_file_is_refused(member_client, team):
     assert 'data-field="json_file">The file is larger than 512 KB.' in response.text
     job.refresh_from_db()
     assert job.instructions == []
+
+
+def test_member_picks_the_main_photo_that_the_local_engine_renders_from(member_client, team, member):
+    job = factories.make_draft(team=team, user=member, photos=3)
+    third = job.uploads.order_by("order").last()
+    member_client.post(reverse("packshots:upload-make-main", args=[third.pk]))
+    assert list(job.uploads.values_list("original_name", flat=True)) == [
+        "photo2.jpg",
+        "photo0.jpg",
+        "photo1.jpg",
+    ]
+    page = member_client.get(reverse("packshots:wizard-photos", args=[job.pk])).text
+    assert page.index("photo2.jpg") < page.index("Main photo") < page.index("photo0.jpg")
