@@ -3,7 +3,9 @@
 import os
 import tempfile
 
-os.environ.setdefault("PACKSHOT_VAR_DIR", tempfile.mkdtemp(prefix="packshot-test-var-"))
+# Each test process (each xdist worker) gets its own folder, so no test sees another's files.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+os.environ["PACKSHOT_VAR_DIR"] = tempfile.mkdtemp(prefix=f"packshot-test-{_worker}-")
 
 from config.settings import *  # noqa: F403
 from config.settings import STORAGES, VAR_DIR

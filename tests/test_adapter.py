@@ -22,8 +22,8 @@ def cutout_png() -> bytes:
 @pytest.fixture
 def prepared() -> list[PreparedInput]:
     return [
-        PreparedInput(cutout_png(), 0.9, False, "front"),
-        PreparedInput(cutout_png(), 0.4, True, "back view"),
+        PreparedInput(cutout_png, 0.9, False, "front"),
+        PreparedInput(cutout_png, 0.4, True, "back view"),
     ]
 
 

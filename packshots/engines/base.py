@@ -7,6 +7,7 @@ Two kinds of engine sit behind one job lifecycle:
   (webhook, SSE, polling), which services feed to the same `engine_event_apply`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -15,7 +16,7 @@ from typing import Protocol
 class PreparedInput:
     """An input photo made ready for rendering (for the local engine: its cutout as RGBA PNG)."""
 
-    data: bytes
+    load: Callable[[], bytes]  # read on demand: an output needs only the input photo it renders from
     confidence: float
     needs_review: bool
     note: str = ""

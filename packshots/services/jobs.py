@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from packshots.engines.base import EngineError, PreparedInput, get_render_engine
@@ -85,7 +86,7 @@ def job_process(*, job_id: int, enqueue: bool = True) -> list[int]:
         except EngineError as exc:
             job_fail(job_id=job.pk, message=f"{upload.original_name}: {exc}")
             return []
-        upload.cutout.save("cutout.png", ContentFile(prepared.data), save=False)
+        upload.cutout.save("cutout.png", ContentFile(prepared.load()), save=False)
         upload.confidence = prepared.confidence
         upload.needs_review = prepared.needs_review
         upload.save(update_fields=["cutout", "confidence", "needs_review"])
@@ -118,10 +119,12 @@ def result_render(*, result_id: int) -> None:
     if not claimed:
         return  # a twin task has it (or had it), or the job stopped; resume_jobs recovers crashed claims
     engine = get_render_engine(job.engine, threads=settings.PACKSHOT_LOCAL_THREADS)
-    inputs = []
-    for upload in job.uploads.all():
-        with upload.cutout.open("rb") as f:
-            inputs.append(PreparedInput(f.read(), upload.confidence or 0.0, upload.needs_review, upload.note))
+    inputs = [
+        PreparedInput(
+            partial(_read, upload.cutout), upload.confidence or 0.0, upload.needs_review, upload.note
+        )
+        for upload in job.uploads.all()
+    ]
     instruction = job.instructions[result.instruction_index]
     seed = instruction.get("seed", instruction.get("options", {}).get("seed", job.pk))
     event_id = f"result-{result.pk}-v{result.version}"
@@ -196,6 +199,11 @@ def result_fail(*, result_id: int, message: str) -> None:
     )
 
 
+def _read(field: FieldFile) -> bytes:
+    with field.open("rb") as f:
+        return f.read()
+
+
 def _result_path(job: Job, name: str) -> str:
     return f"teams/{job.team_id}/results/job_{job.pk}/{name}"
 
@@ -222,10 +230,8 @@ def jobs_resume(*, stale_after: timedelta) -> list[int]:
             )
             for result_id in stuck_ids:
                 result_render_task.enqueue(result_id=result_id)
-            with transaction.atomic():
-                _job_refresh_progress(
-                    Job.objects.select_for_update().get(pk=job.pk)
-                )  # all done but not closed
+            with transaction.atomic():  # closes a job whose outputs are all done but which never closed
+                _job_refresh_progress(Job.objects.select_for_update().get(pk=job.pk))
         else:
             job_process_task.enqueue(job_id=job.pk)
         resumed.append(job.pk)
@@ -279,8 +285,9 @@ def _job_refresh_progress(job: Job) -> None:
     slots = latest_results(job)
     total = max(job.total_outputs, len(slots), 1)
     done = [r for r in slots if r.is_done]
+    # updated_at moves with progress, so resume_jobs never takes a job that is still rendering for stale.
     Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
-        progress=min(100.0, 100.0 * len(done) / total)
+        progress=min(100.0, 100.0 * len(done) / total), updated_at=timezone.now()
     )
     if len(done) < job.total_outputs:
         return

@@ -14,7 +14,7 @@ from packshots.selectors import instruction_rows, jobs_for_team, latest_results
 
 
 def poll_seconds(job: Job) -> int:
-    """Poll briskly while a job is young, then back off (healthchecks-style adaptive polling)."""
+    """Seconds between polls: brisk for small jobs, calmer for big ones whose outputs arrive slowly."""
     return 2 if job.total_outputs <= 8 else 4
 
 

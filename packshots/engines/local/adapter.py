@@ -34,7 +34,8 @@ class LocalEngine:
         rgba = np.dstack([cutout.rgb, cutout.alpha])
         buffer = io.BytesIO()
         Image.fromarray(rgba, "RGBA").save(buffer, "PNG", compress_level=1)
-        return PreparedInput(buffer.getvalue(), cutout.confidence, cutout.needs_review, note)
+        data = buffer.getvalue()
+        return PreparedInput(lambda: data, cutout.confidence, cutout.needs_review, note)
 
     def render(
         self, inputs: list[PreparedInput], instruction: dict, *, variation: int, seed: int
@@ -83,7 +84,7 @@ def pick_input(inputs: list[PreparedInput], angle: str | None) -> PreparedInput:
 
 
 def load_cutout(prepared: PreparedInput, *, detail: bool = False) -> imaging.Cutout:
-    rgba = np.asarray(Image.open(io.BytesIO(prepared.data)).convert("RGBA"))
+    rgba = np.asarray(Image.open(io.BytesIO(prepared.load())).convert("RGBA"))
     if detail:
         # A macro view: the central half of the garment, enlarged by compositing.
         h, w = rgba.shape[:2]
