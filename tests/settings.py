@@ -7,8 +7,8 @@ import tempfile
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
 os.environ["PACKSHOT_VAR_DIR"] = tempfile.mkdtemp(prefix=f"packshot-test-{_worker}-")
 
-from config.settings import *  # noqa: F403
-from config.settings import STORAGES, VAR_DIR
+from config.settings import *  # noqa: E402, F403 (the folder must be chosen before settings load)
+from config.settings import STORAGES, VAR_DIR  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = VAR_DIR / "media"
