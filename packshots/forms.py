@@ -3,7 +3,7 @@
 from django import forms
 
 from packshots import instructions as schema
-from packshots.engines.base import available_engines
+from packshots.engines import ENGINES
 from packshots.models import Job, Preset
 
 
@@ -225,7 +225,7 @@ class InstructionsJsonForm(forms.Form):
 
 class JobOptionsForm(forms.Form):
     engine = forms.ChoiceField(
-        choices=[(value, label) for value, label in Job.Engine.choices if value in available_engines()]
+        choices=[(value, label) for value, label in Job.Engine.choices if value in ENGINES]
     )
     model = forms.ChoiceField(
         choices=_choices(schema.MODELS, schema.MODEL_LABELS),

@@ -117,6 +117,15 @@ class Job(models.Model):
     error_message = models.TextField(blank=True)
     remote_job_id = models.CharField(max_length=200, blank=True, db_index=True)
     remote_project_id = models.CharField(max_length=200, blank=True)
+    # PiktID: the account (token fingerprint) whose limits this job counts against, what PiktID last said,
+    # and when we last heard anything (the poller looks after jobs that went quiet).
+    account_key = models.CharField(max_length=64, blank=True, db_index=True)
+    remote_status = models.CharField(max_length=30, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    submit_attempts = models.PositiveSmallIntegerField(default=0)
+    submit_requested_at = models.DateTimeField(null=True, blank=True)
+    waiting_reason = models.CharField(max_length=300, blank=True)
+    credits_used = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     queued_at = models.DateTimeField(null=True, blank=True)
@@ -167,7 +176,9 @@ class Job(models.Model):
         return round(self.progress)
 
 
-# The whole state machine: from each state, the states a job may move to. Forward only.
+# The whole state machine: from each state, the states a job may move to. Forward only, except that a
+# finished job's outcome is re-judged when one of its outputs is regenerated (a failed output made good).
+_OUTCOMES = {Job.Status.COMPLETED, Job.Status.PARTIALLY_FAILED, Job.Status.FAILED}
 JOB_TRANSITIONS: dict[str, set[str]] = {
     Job.Status.DRAFT: {Job.Status.QUEUED, Job.Status.CANCELED},
     Job.Status.QUEUED: {Job.Status.SUBMITTING, Job.Status.FAILED, Job.Status.CANCELED},
@@ -178,6 +189,7 @@ JOB_TRANSITIONS: dict[str, set[str]] = {
         Job.Status.FAILED,
         Job.Status.CANCELED,
     },
+    **{outcome: _OUTCOMES - {outcome} for outcome in _OUTCOMES},
 }
 TERMINAL_STATES = {
     Job.Status.COMPLETED,
@@ -237,6 +249,7 @@ class Result(models.Model):
     bytes = models.PositiveBigIntegerField(null=True, blank=True)
     model_used = models.CharField(max_length=50, blank=True)
     confidence = models.FloatField(null=True, blank=True)
+    quality_score = models.FloatField(null=True, blank=True, help_text="PiktID's quality score")
     needs_review = models.BooleanField(default=False)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -273,6 +286,38 @@ class Result(models.Model):
     @property
     def is_done(self) -> bool:
         return self.status in (self.Status.COMPLETED, self.Status.FAILED)
+
+
+# An output's lifecycle: forward only, except that a crashed render's claim is released (back to pending).
+RESULT_TRANSITIONS: dict[str, set[str]] = {
+    Result.Status.PENDING: {Result.Status.PROCESSING, Result.Status.COMPLETED, Result.Status.FAILED},
+    Result.Status.PROCESSING: {Result.Status.COMPLETED, Result.Status.FAILED, Result.Status.PENDING},
+}
+
+
+class PiktidCreation(models.Model):
+    """One POST /create-packshot sent for a PiktID account: the limiter counts these per rolling window."""
+
+    account_key = models.CharField(max_length=64, db_index=True)
+    job = models.ForeignKey("Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"creation for job {self.job_id} at {self.created_at:%H:%M:%S}"
+
+
+class PiktidAccount(models.Model):
+    """A PiktID account as our workers see it; its row is the lock that serialises its limiter decisions."""
+
+    key = models.CharField(max_length=64, unique=True)
+    paused_until = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return f"PiktID account {self.key[:8]}…"
 
 
 class EngineEvent(models.Model):

@@ -3,8 +3,10 @@
 Two kinds of engine sit behind one job lifecycle:
 - a *render* engine (local) works inside our task workers: `prepare` each input photo once per job,
   then `render` each output from the prepared inputs;
-- a *remote* engine (PiktID, a later issue) submits the whole job and reports back through events
-  (webhook, SSE, polling), which services feed to the same `engine_event_apply`.
+- a *remote* engine (PiktID) is handed the whole job and reports back (webhook, SSE, polling); services copy
+  its files into our storage.
+Either way every output ends as one `OutputEvent` applied by `services.engine_event_apply`, so a local render
+and a PiktID result land in the same code path.
 """
 
 from collections.abc import Callable
@@ -34,6 +36,36 @@ class RenderedOutput:
     needs_review: bool
 
 
+@dataclass(frozen=True)
+class OutputEvent:
+    """What an engine reports about one output slot, whichever engine made it.
+
+    An output is named by (instruction, variation, version) — PiktID's (group_index, image_index, version) —
+    never by our row id. `image`/`thumbnail` are names in our storage: files are copied in before the event
+    is applied, outside any lock.
+    """
+
+    instruction_index: int
+    variation_index: int
+    version: int
+    status: str  # "processing" | "completed" | "failed"
+    error: str = ""
+    image: str = ""
+    thumbnail: str = ""
+    width: int | None = None
+    height: int | None = None
+    format: str = ""
+    bytes: int | None = None
+    model_used: str = ""
+    confidence: float | None = None
+    quality_score: float | None = None
+    needs_review: bool = False
+
+    @property
+    def slot(self) -> tuple[int, int, int]:
+        return (self.instruction_index, self.variation_index, self.version)
+
+
 class EngineError(Exception):
     """The engine could not produce an output; the message is shown on the result."""
 
@@ -46,17 +78,3 @@ class RenderEngine(Protocol):
     def render(
         self, inputs: list[PreparedInput], instruction: dict, *, variation: int, seed: int
     ) -> RenderedOutput: ...
-
-
-def available_engines() -> list[str]:
-    """Engines this installation can run (the PiktID engine arrives with its own issue)."""
-    return ["local"]
-
-
-def get_render_engine(name: str, *, threads: int = 1) -> RenderEngine:
-    """Build the engine called `name`; the one factory services use."""
-    if name == "local":
-        from packshots.engines.local.adapter import LocalEngine
-
-        return LocalEngine(threads=threads)
-    raise EngineError(f"The {name!r} engine is not available in this installation.")

@@ -10,8 +10,9 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from accounts.models import User
-from packshots import imaging
+from packshots import imaging, queue
 from packshots import instructions as schema
+from packshots.engines import is_remote
 from packshots.errors import InvalidInstructionsError, JobStateError, PackshotError, UploadRejectedError
 from packshots.models import Job, Project, Upload
 from packshots.services.jobs import job_transition
@@ -242,8 +243,6 @@ def job_start(*, job: Job, enqueue: bool = True) -> Job:
     job.save(update_fields=["total_outputs", "estimated_credits", "updated_at"])
     job_transition(job_id=job.pk, to=Job.Status.QUEUED)
     if enqueue:
-        from packshots.tasks import job_process_task
-
-        transaction.on_commit(partial(job_process_task.enqueue, job_id=job.pk))
+        queue.enqueue("piktid_submit_task" if is_remote(job.engine) else "job_process_task", job_id=job.pk)
     job.refresh_from_db()
     return job

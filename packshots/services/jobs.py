@@ -1,4 +1,4 @@
-"""Running jobs: the state machine, the local engine's tasks, engine events, recovery."""
+"""Running jobs: the state machines, the local engine's work, engine events, recovery."""
 
 import logging
 from datetime import timedelta
@@ -11,14 +11,19 @@ from django.db import IntegrityError, transaction
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
-from packshots.engines.base import EngineError, PreparedInput, get_render_engine
+from packshots import queue
+from packshots.engines import get_render_engine, is_remote
+from packshots.engines.base import EngineError, OutputEvent, PreparedInput
 from packshots.errors import JobStateError
-from packshots.models import JOB_TRANSITIONS, EngineEvent, Job, Result
+from packshots.models import JOB_TRANSITIONS, RESULT_TRANSITIONS, EngineEvent, Job, Result
 from packshots.selectors import latest_results
 
 log = logging.getLogger(__name__)
 
-# ---------------------------------------------------------------- the state machine
+ACTIVE_STATES = (Job.Status.QUEUED, Job.Status.SUBMITTING, Job.Status.RUNNING)
+OUTCOME_STATES = (Job.Status.COMPLETED, Job.Status.PARTIALLY_FAILED, Job.Status.FAILED)
+
+# ---------------------------------------------------------------- the state machines
 
 
 _TIMESTAMPS = {
@@ -40,6 +45,15 @@ def job_transition(*, job_id: int, to: str, **fields) -> bool:
     return Job.objects.filter(pk=job_id, status__in=sources).update(**changes) == 1
 
 
+def result_transition(*, result_id: int, to: str, job_status: str | None = None, **fields) -> bool:
+    """Move one output to `to` if its lifecycle allows it (with job_status: only while the job is in it)."""
+    sources = [src for src, targets in RESULT_TRANSITIONS.items() if to in targets]
+    rows = Result.objects.filter(pk=result_id, status__in=sources)
+    if job_status is not None:
+        rows = rows.filter(job__status=job_status)
+    return rows.update(status=to, updated_at=timezone.now(), **fields) == 1
+
+
 def job_cancel(*, job: Job) -> bool:
     if job.is_draft:
         raise JobStateError("This job was never started: discard the draft instead.")
@@ -56,11 +70,14 @@ def job_fail(*, job_id: int, message: str) -> bool:
 
 def _job_stop(*, job_id: int, to: str, message: str, result_error: str) -> bool:
     """End a job early; its unfinished outputs end with it, so none is left pending."""
-    moved = job_transition(job_id=job_id, to=to, error_message=message[:2000])
-    if moved:
-        Result.objects.filter(
-            job_id=job_id, status__in=[Result.Status.PENDING, Result.Status.PROCESSING]
-        ).update(status=Result.Status.FAILED, error=result_error, updated_at=timezone.now())
+    with transaction.atomic():
+        moved = job_transition(job_id=job_id, to=to, error_message=message[:2000], waiting_reason="")
+        if moved:
+            unfinished = [Result.Status.PENDING, Result.Status.PROCESSING]
+            for result_id in Result.objects.filter(job_id=job_id, status__in=unfinished).values_list(
+                "pk", flat=True
+            ):
+                result_transition(result_id=result_id, to=Result.Status.FAILED, error=result_error)
     return moved
 
 
@@ -94,29 +111,33 @@ def job_process(*, job_id: int, enqueue: bool = True) -> list[int]:
         job_transition(job_id=job.pk, to=Job.Status.RUNNING)
         if not Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).exists():
             return []  # canceled (or failed) while the photos were being prepared
-        for index, instruction in enumerate(job.instructions):
-            for variation in range(instruction.get("num_variations", 1)):
-                Result.objects.get_or_create(
-                    job=job, instruction_index=index, variation_index=variation, version=0
-                )
-    pending = list(job.results.filter(status=Result.Status.PENDING).values_list("pk", flat=True))
-    if enqueue:
-        from packshots.tasks import result_render_task
-
-        for result_id in pending:
-            transaction.on_commit(partial(result_render_task.enqueue, result_id=result_id))
+        results_create(job=job)
+        pending = list(job.results.filter(status=Result.Status.PENDING).values_list("pk", flat=True))
+        if enqueue:
+            for result_id in pending:
+                queue.enqueue("result_render_task", result_id=result_id)
     return pending
 
 
+def results_create(*, job: Job) -> None:
+    """One pending result (version 0) per output the job's instructions announce; existing ones are kept."""
+    for index, instruction in enumerate(job.instructions):
+        for variation in range(instruction.get("num_variations", 1)):
+            Result.objects.get_or_create(
+                job=job, instruction_index=index, variation_index=variation, version=0
+            )
+
+
 def result_render(*, result_id: int) -> None:
-    """Render one output and report it through the event service (idempotent)."""
-    # Claim only while the job runs, so a canceled job never has outputs stuck in "processing".
-    claimed = Result.objects.filter(
-        pk=result_id, status=Result.Status.PENDING, job__status=Job.Status.RUNNING
-    ).update(status=Result.Status.PROCESSING, updated_at=timezone.now())
+    """Render one output on the local engine and report it through the event service (idempotent)."""
+    # Claim only while the job runs, so a canceled job never has outputs stuck in "processing". A regenerated
+    # output of a finished job renders too: its job is no longer running but the new version is pending.
     result = Result.objects.select_related("job").get(pk=result_id)
     job = result.job
-    if not claimed:
+    job_status = Job.Status.RUNNING if job.status == Job.Status.RUNNING else job.status
+    if job_status not in (Job.Status.RUNNING, *OUTCOME_STATES) or not result_transition(
+        result_id=result_id, to=Result.Status.PROCESSING, job_status=job_status
+    ):
         return  # a twin task has it (or had it), or the job stopped; resume_jobs recovers crashed claims
     engine = get_render_engine(job.engine, threads=settings.PACKSHOT_LOCAL_THREADS)
     inputs = [
@@ -127,76 +148,85 @@ def result_render(*, result_id: int) -> None:
     ]
     instruction = job.instructions[result.instruction_index]
     seed = instruction.get("seed", instruction.get("options", {}).get("seed", job.pk))
-    event_id = f"result-{result.pk}-v{result.version}"
+    # A regenerated version is a new draw of the same instruction: its own seed, still reproducible.
+    seed = int(seed) + 7919 * result.version
+    slot = {
+        "instruction_index": result.instruction_index,
+        "variation_index": result.variation_index,
+        "version": result.version,
+    }
+    source, event_id = (
+        "local",
+        f"job-{job.pk}-{result.instruction_index}-{result.variation_index}-v{result.version}",
+    )
     try:
         output = engine.render(inputs, instruction, variation=result.variation_index, seed=seed)
     except EngineError as exc:
         engine_event_apply(
-            source="local",
+            source=source,
             event_id=event_id,
-            job=job,
-            name="image_result",
-            data={"result_id": result.pk, "status": "failed", "error": str(exc)},
+            job_id=job.pk,
+            output=OutputEvent(**slot, status="failed", error=str(exc)),
         )
         return
-    image_name = default_storage.save(_result_path(job, result.filename), ContentFile(output.data))
-    thumb_name = default_storage.save(
-        _result_path(job, f"thumb_{result.filename}.jpg"), ContentFile(output.thumbnail)
-    )
-    applied = engine_event_apply(
-        source="local",
-        event_id=event_id,
+    output_store_and_apply(
         job=job,
-        name="image_result",
-        data={
-            "result_id": result.pk,
-            "status": "completed",
-            "image": image_name,
-            "thumbnail": thumb_name,
-            "width": output.width,
-            "height": output.height,
-            "format": output.format,
-            "bytes": len(output.data),
-            "model_used": output.model_used,
-            "confidence": output.confidence,
-            "needs_review": output.needs_review,
-        },
+        source=source,
+        event_id=event_id,
+        data=output.data,
+        thumbnail=output.thumbnail,
+        event=OutputEvent(
+            **slot,
+            status="completed",
+            width=output.width,
+            height=output.height,
+            format=output.format,
+            bytes=len(output.data),
+            model_used=output.model_used,
+            confidence=output.confidence,
+            needs_review=output.needs_review,
+        ),
     )
-    if not applied or not Result.objects.filter(pk=result.pk, image=image_name).exists():
-        # A twin run got there first, or the job was canceled meanwhile: drop our copy.
-        default_storage.delete(image_name)
-        default_storage.delete(thumb_name)
-
-
-def job_process_or_fail(*, job_id: int, enqueue: bool = True) -> list[int]:
-    """job_process for the task and CLI boundaries: any crash fails the job visibly, then propagates."""
-    try:
-        return job_process(job_id=job_id, enqueue=enqueue)
-    except Exception as exc:
-        log.exception("Job %s failed while preparing", job_id)
-        job_fail(job_id=job_id, message=f"Internal error while preparing the photos: {exc}")
-        raise
-
-
-def result_render_or_fail(*, result_id: int) -> None:
-    """result_render for the task and CLI boundaries: a crash fails that output visibly, then propagates."""
-    try:
-        result_render(result_id=result_id)
-    except Exception as exc:
-        log.exception("Result %s failed to render", result_id)
-        result_fail(result_id=result_id, message=f"Internal error while rendering: {exc}")
-        raise
 
 
 def result_fail(*, result_id: int, message: str) -> None:
-    result = Result.objects.select_related("job").get(pk=result_id)
+    """Fail one output with a message (a crash at the task boundary), through the event service."""
+    result = Result.objects.get(pk=result_id)
     engine_event_apply(
-        source="local",
+        source="crash",
         event_id=f"result-{result.pk}-v{result.version}",
-        job=result.job,
-        name="image_result",
-        data={"result_id": result.pk, "status": "failed", "error": message},
+        job_id=result.job_id,
+        output=OutputEvent(
+            result.instruction_index, result.variation_index, result.version, status="failed", error=message
+        ),
     )
+
+
+def output_store_and_apply(
+    *, job: Job, source: str, event_id: str, data: bytes | FieldFile, thumbnail: bytes, event: OutputEvent
+) -> bool:
+    """Copy an output's files into our storage, then apply its event; files nobody took are removed again.
+
+    The copy happens outside any lock; only the event takes the job's row lock.
+    """
+    fmt = event.format or "jpg"
+    name = f"output_{event.instruction_index}_{event.variation_index}_v{event.version}.{fmt}"
+    image_name = default_storage.save(
+        _result_path(job, name), data if not isinstance(data, bytes) else ContentFile(data)
+    )
+    thumb_name = default_storage.save(_result_path(job, f"thumb_{name}.jpg"), ContentFile(thumbnail))
+    applied = engine_event_apply(
+        source=source,
+        event_id=event_id,
+        job_id=job.pk,
+        output=OutputEvent(**{**event.__dict__, "image": image_name, "thumbnail": thumb_name}),
+    )
+    if applied and Result.objects.filter(job=job, image=image_name).exists():
+        return True
+    # A twin run got there first, or the job was canceled meanwhile: drop our copy.
+    default_storage.delete(image_name)
+    default_storage.delete(thumb_name)
+    return False
 
 
 def _read(field: FieldFile) -> bytes:
@@ -208,80 +238,151 @@ def _result_path(job: Job, name: str) -> str:
     return f"teams/{job.team_id}/results/job_{job.pk}/{name}"
 
 
+def result_regenerate_local(*, result: Result) -> Result:
+    """A new version of one output of a finished local job (a new seed); earlier versions are kept."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=result.job_id)
+        if job.status not in OUTCOME_STATES:
+            raise JobStateError("Outputs can be regenerated once the job has finished.")
+        newest = _newest_version(job, result.instruction_index, result.variation_index)
+        if newest.status not in (Result.Status.COMPLETED, Result.Status.FAILED):
+            raise JobStateError("This output is already being regenerated.")
+        fresh = Result.objects.create(
+            job=job,
+            instruction_index=result.instruction_index,
+            variation_index=result.variation_index,
+            version=newest.version + 1,
+        )
+        queue.enqueue("result_render_task", result_id=fresh.pk)
+    return fresh
+
+
+def _newest_version(job: Job, instruction_index: int, variation_index: int) -> Result:
+    return (
+        Result.objects.filter(job=job, instruction_index=instruction_index, variation_index=variation_index)
+        .order_by("-version")
+        .first()
+    )
+
+
 def jobs_resume(*, stale_after: timedelta) -> list[int]:
     """Re-enqueue the work of jobs that stopped moving (a worker died mid-task); returns their ids.
 
     Safe because every step is idempotent: a result already rendered is skipped, a duplicate event is dropped.
+    Remote jobs are handed to their engine's recovery (reconcile before anything is re-sent).
     """
     cutoff = timezone.now() - stale_after
-    from packshots.tasks import job_process_task, result_render_task
-
     resumed = []
-    active = [Job.Status.QUEUED, Job.Status.SUBMITTING, Job.Status.RUNNING]
-    for job in Job.objects.filter(status__in=active, updated_at__lt=cutoff):
-        if job.status == Job.Status.RUNNING:
-            stuck = job.results.filter(
-                status__in=[Result.Status.PENDING, Result.Status.PROCESSING], updated_at__lt=cutoff
-            )
-            stuck_ids = list(stuck.values_list("pk", flat=True))
-            # A crashed render's claim is released, so exactly one of the re-enqueued tasks renders it.
-            Result.objects.filter(pk__in=stuck_ids).update(
-                status=Result.Status.PENDING, updated_at=timezone.now()
-            )
-            for result_id in stuck_ids:
-                result_render_task.enqueue(result_id=result_id)
-            with transaction.atomic():  # closes a job whose outputs are all done but which never closed
-                _job_refresh_progress(Job.objects.select_for_update().get(pk=job.pk))
+    for job in Job.objects.filter(status__in=ACTIVE_STATES, updated_at__lt=cutoff):
+        if is_remote(job.engine):
+            queue.enqueue("piktid_recover_task", job_id=job.pk)
+        elif job.status == Job.Status.RUNNING:
+            _job_resume_renders(job, cutoff)
         else:
-            job_process_task.enqueue(job_id=job.pk)
+            queue.enqueue("job_process_task", job_id=job.pk)
         resumed.append(job.pk)
     return resumed
+
+
+def _job_resume_renders(job: Job, cutoff) -> None:
+    stuck = job.results.filter(
+        status__in=[Result.Status.PENDING, Result.Status.PROCESSING], updated_at__lt=cutoff
+    ).values_list("pk", flat=True)
+    for result_id in list(stuck):
+        # A crashed render's claim is released, so exactly one of the re-enqueued tasks renders it.
+        result_transition(result_id=result_id, to=Result.Status.PENDING)
+        queue.enqueue("result_render_task", result_id=result_id)
+    with transaction.atomic():  # closes a job whose outputs are all done but which never closed
+        _job_refresh_progress(Job.objects.select_for_update().get(pk=job.pk))
 
 
 # ---------------------------------------------------------------- engine events
 
 
-def engine_event_apply(*, source: str, event_id: str, job: Job | None, name: str, data: dict) -> bool:
-    """Record an engine event once and apply it forward-only; False if it was seen before."""
+def engine_event_apply(
+    *,
+    source: str,
+    event_id: str,
+    job_id: int | None,
+    output: OutputEvent | None = None,
+    name: str = "image_result",
+    payload: dict | None = None,
+) -> bool:
+    """Record an engine event once and apply its output forward-only; False if it was seen before.
+
+    Both engines report every output here as an `OutputEvent`; other events (a PiktID `batch_edit`, a
+    webhook `ping`) are only recorded. Runs under the job's row lock: no file transfer in here.
+    """
     with transaction.atomic():
-        if job is not None:
+        job = None
+        if job_id is not None:
             # One event at a time per job: two outputs finishing together must not both count N-1 of N done
             # and leave the job running forever (PostgreSQL with several workers).
-            job = Job.objects.select_for_update().get(pk=job.pk)
+            job = Job.objects.select_for_update().get(pk=job_id)
         try:
             with transaction.atomic():
-                EngineEvent.objects.create(source=source, event_id=event_id, job=job, name=name, payload=data)
+                EngineEvent.objects.create(
+                    source=source,
+                    event_id=event_id[:200],
+                    job=job,
+                    name=name[:50],
+                    payload=payload if payload is not None else (output.__dict__ if output else {}),
+                )
         except IntegrityError:
             return False
-        if name == "image_result" and job is not None:
-            _apply_image_result(job, data)
+        if job is not None:
+            Job.objects.filter(pk=job.pk).update(last_event_at=timezone.now())
+            if output is not None:
+                _apply_output(job, output)
     return True
 
 
-_RESULT_FIELDS = ("width", "height", "format", "bytes", "model_used", "confidence", "needs_review")
+_OUTPUT_FIELDS = (
+    "image",
+    "thumbnail",
+    "width",
+    "height",
+    "format",
+    "bytes",
+    "model_used",
+    "confidence",
+    "quality_score",
+    "needs_review",
+)
 
 
-def _apply_image_result(job: Job, data: dict) -> None:
-    results = Result.objects.filter(
-        pk=data["result_id"], job=job, status__in=[Result.Status.PENDING, Result.Status.PROCESSING]
-    )
-    if data["status"] == "completed":
-        changes = {key: data[key] for key in _RESULT_FIELDS if key in data}
-        results.update(
-            status=Result.Status.COMPLETED,
-            image=data["image"],
-            thumbnail=data["thumbnail"],
-            updated_at=timezone.now(),
-            **changes,
+def _apply_output(job: Job, event: OutputEvent) -> None:
+    result = Result.objects.filter(
+        job=job,
+        instruction_index=event.instruction_index,
+        variation_index=event.variation_index,
+        version=event.version,
+    ).first()
+    if result is None:
+        if job.status not in (Job.Status.RUNNING, *OUTCOME_STATES):
+            return
+        # A version the engine made that we did not ask for here (PiktID regenerated it elsewhere).
+        result = Result.objects.create(
+            job=job,
+            instruction_index=event.instruction_index,
+            variation_index=event.variation_index,
+            version=event.version,
         )
-    else:
-        results.update(
-            status=Result.Status.FAILED, error=data.get("error", "")[:2000], updated_at=timezone.now()
-        )
+    if event.status == Result.Status.COMPLETED:
+        changes = {
+            key: getattr(event, key) for key in _OUTPUT_FIELDS if getattr(event, key) not in (None, "")
+        }
+        result_transition(result_id=result.pk, to=Result.Status.COMPLETED, **changes)
+    elif event.status == Result.Status.FAILED:
+        result_transition(result_id=result.pk, to=Result.Status.FAILED, error=event.error[:2000])
+    elif event.status == Result.Status.PROCESSING:
+        result_transition(result_id=result.pk, to=Result.Status.PROCESSING)
     _job_refresh_progress(job)
 
 
 def _job_refresh_progress(job: Job) -> None:
+    """Progress from the latest version of every slot; when all are done, the job's outcome follows."""
+    job.refresh_from_db(fields=["status"])
     slots = latest_results(job)
     total = max(job.total_outputs, len(slots), 1)
     done = [r for r in slots if r.is_done]
@@ -289,18 +390,16 @@ def _job_refresh_progress(job: Job) -> None:
     Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
         progress=min(100.0, 100.0 * len(done) / total), updated_at=timezone.now()
     )
-    if len(done) < job.total_outputs:
+    if len(done) < job.total_outputs or len(done) < len(slots):
+        return
+    if job.status not in (Job.Status.RUNNING, *OUTCOME_STATES):
         return
     failed = [r for r in done if r.status == Result.Status.FAILED]
     if not failed:
-        job_transition(job_id=job.pk, to=Job.Status.COMPLETED)
+        outcome, message = Job.Status.COMPLETED, ""
     elif len(failed) == len(done):
-        job_transition(
-            job_id=job.pk, to=Job.Status.FAILED, error_message=failed[0].error or "Every output failed."
-        )
+        outcome, message = Job.Status.FAILED, failed[0].error or "Every output failed."
     else:
-        job_transition(
-            job_id=job.pk,
-            to=Job.Status.PARTIALLY_FAILED,
-            error_message=f"{len(failed)} of {len(done)} outputs failed.",
-        )
+        outcome, message = Job.Status.PARTIALLY_FAILED, f"{len(failed)} of {len(done)} outputs failed."
+    if outcome != job.status:
+        job_transition(job_id=job.pk, to=outcome, error_message=message[:2000], progress=100.0)

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 
 from packshots import services
+from packshots.engines.base import OutputEvent
 from packshots.models import Job
 from packshots.services import jobs as jobs_module
 from tests import factories
@@ -34,9 +35,10 @@ def test_outputs_finishing_together_still_complete_the_job(team, member, monkeyp
             services.engine_event_apply(
                 source="local",
                 event_id=f"done-{result.pk}",
-                job=job,
-                name="image_result",
-                data={"result_id": result.pk, "status": "completed", "image": "a.jpg", "thumbnail": "b.jpg"},
+                job_id=job.pk,
+                output=OutputEvent(
+                    0, result.variation_index, 0, "completed", image="a.jpg", thumbnail="b.jpg"
+                ),
             )
         except Exception as exc:  # surfaced below
             errors.append(exc)

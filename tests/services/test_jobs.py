@@ -8,17 +8,17 @@ from django.test import TestCase
 from django.utils import timezone
 
 from packshots import services
+from packshots.engines.base import OutputEvent
 from packshots.errors import InvalidInstructionsError, JobStateError
 from packshots.models import JOB_TRANSITIONS, TERMINAL_STATES, EngineEvent, Job, Result
 from tests import factories
 
 
 def report(job: Job, event_id: str, result_id: int, status: str, **data) -> bool:
-    """Apply an image_result event as the local renderer would."""
-    payload = {"result_id": result_id, "status": status, **data}
-    return services.engine_event_apply(
-        source="local", event_id=event_id, job=job, name="image_result", data=payload
-    )
+    """Apply an output event for that result's slot, as an engine would."""
+    result = Result.objects.get(pk=result_id)
+    output = OutputEvent(result.instruction_index, result.variation_index, result.version, status, **data)
+    return services.engine_event_apply(source="local", event_id=event_id, job_id=job.pk, output=output)
 
 
 @pytest.mark.parametrize(
@@ -32,8 +32,11 @@ def report(job: Job, event_id: str, result_id: int, status: str, **data) -> bool
         ("queued", "canceled", True),
         ("completed", "running", False),
         ("running", "queued", False),
-        ("failed", "completed", False),
+        ("failed", "running", False),
+        ("completed", "canceled", False),
+        ("failed", "completed", True),  # a regenerated output made good re-judges a finished job
         ("canceled", "running", False),
+        ("canceled", "completed", False),
         ("draft", "running", False),
     ],
 )
@@ -44,8 +47,10 @@ def test_transitions_only_go_forward(team, member, start, to, allowed):
     assert job.status == (to if allowed else start)
 
 
-def test_terminal_states_have_no_way_out():
-    assert not TERMINAL_STATES & set(JOB_TRANSITIONS)
+def test_finished_jobs_only_move_between_outcomes_and_canceled_ones_never():
+    for state in TERMINAL_STATES:
+        assert JOB_TRANSITIONS.get(state, set()) <= TERMINAL_STATES - {Job.Status.CANCELED}
+    assert Job.Status.CANCELED not in JOB_TRANSITIONS
 
 
 def test_repeating_a_transition_is_harmless(team, member):
@@ -225,7 +230,7 @@ def test_resume_renders_only_the_outputs_that_were_left_behind(team, member):
     # Simulate a worker that died while rendering the second output, before the job finished.
     long_ago = timezone.now() - timedelta(hours=1)
     Result.objects.filter(pk=crashed.pk).update(status="processing", image="", updated_at=long_ago)
-    EngineEvent.objects.filter(event_id=f"result-{crashed.pk}-v0").delete()
+    EngineEvent.objects.filter(event_id=f"job-{job.pk}-0-1-v0").delete()
     Job.objects.filter(pk=job.pk).update(status="running", progress=50, updated_at=long_ago)
     with TestCase.captureOnCommitCallbacks(execute=True):
         assert services.jobs_resume(stale_after=timedelta(minutes=10)) == [job.pk]

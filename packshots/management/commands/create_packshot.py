@@ -14,7 +14,7 @@ from django.db import transaction
 
 from accounts.models import Membership, Team
 from packshots import instructions as schema
-from packshots import services
+from packshots import services, tasks
 from packshots.errors import PackshotError
 from packshots.models import Job, Project
 
@@ -122,9 +122,9 @@ class Command(BaseCommand):
         # Run it here and now, so the CLI works even when no worker process is running. A crash is recorded on
         # the job or the output (as in a worker) and reported below with the job's status.
         with contextlib.suppress(Exception):
-            for result_id in services.job_process_or_fail(job_id=job.pk, enqueue=False):
+            for result_id in tasks.job_process_or_fail(job_id=job.pk, enqueue=False):
                 with contextlib.suppress(Exception):
-                    services.result_render_or_fail(result_id=result_id)
+                    tasks.result_render_or_fail(result_id=result_id)
         job.refresh_from_db()
         written = services.outputs_write(job=job, folder=Path(opts["output_folder"]))
         for name in written:
