@@ -196,6 +196,50 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+# A webhook secret replaced by PUT /webhooks still verifies for this long (deliveries already in flight).
+PIKTID_WEBHOOK_ROTATION_HOURS = env_int("PIKTID_WEBHOOK_ROTATION_HOURS", 24)
+
+
+def _field_keys() -> list[str]:
+    """Fernet keys for secrets stored in the database (PiktID tokens, webhook secrets), newest first.
+
+    Deliberately not derived from SECRET_KEY: rotating that must never make stored tokens unreadable.
+    Without PACKSHOT_FIELD_KEYS[_FILE], a key is generated once per checkout into var/field_keys (0600), like
+    the secret key; it is written aside then hard-linked into place, because the web process and the worker
+    may start together on a fresh checkout: neither may read a half-written file or replace the other's key.
+    """
+    import os
+    import tempfile
+
+    from cryptography.fernet import Fernet
+    from django.core.exceptions import ImproperlyConfigured
+
+    keys = [k.strip() for k in env_secret("PACKSHOT_FIELD_KEYS").split(",") if k.strip()]
+    if not keys:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        keys_file = VAR_DIR / "field_keys"
+        if not keys_file.exists():
+            fd, tmp = tempfile.mkstemp(dir=VAR_DIR, prefix=".field_keys.")  # mkstemp: mode 0600
+            with os.fdopen(fd, "w") as f:
+                f.write(Fernet.generate_key().decode() + "\n")
+            try:
+                os.link(tmp, keys_file)
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(tmp)
+        keys = keys_file.read_text().replace(",", " ").split()
+    for number, key in enumerate(keys, 1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"PACKSHOT_FIELD_KEYS: key {number} is not a Fernet key (32 url-safe base64-encoded bytes)"
+            ) from None
+    return keys
+
+
+PACKSHOT_FIELD_KEYS = _field_keys()
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
