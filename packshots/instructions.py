@@ -7,6 +7,8 @@ Contract: /work/shared/docs/piktid-api.md §4 and PiktID's "Create packshot" gui
 
 import copy
 import json
+import re
+import reprlib
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -33,6 +35,14 @@ MAX_NOTE_LENGTH = 500
 MAX_PROMPT_LENGTH = 2000
 MAX_DESIGN_TEXT_LENGTH = 1000
 MAX_PRESET_NAME_LENGTH = 200
+MAX_CATEGORIES = 20
+MAX_FILE_ID_LENGTH = 200
+MAX_CATEGORY_LENGTH = 100
+MAX_TEXT_LENGTH = 5000  # free text with no limit of its own (a project description)
+# An instructions file is a few KB (ten instructions at most); the cap keeps parsing, validating and the error
+# page small whatever is sent (a 9.9 MB text once took 104 s of CPU and answered a 311 MB page).
+MAX_INSTRUCTIONS_BYTES = 512 * 1024
+MAX_ERRORS = 20  # messages reported for one document; the rest are counted, not listed
 MAX_SEED = 2**31 - 1
 MIN_DIMENSION, MAX_DIMENSION = 256, 7000
 
@@ -80,6 +90,34 @@ MODEL_LABELS = _labels(
 )
 
 
+# Lone UTF-16 surrogates (JSON "\ud800") cannot be encoded as UTF-8, so a page showing one fails;
+# PostgreSQL refuses NUL in text and JSON; other C0 controls are never meant. U+FFFD is what Django puts in
+# place of bytes that were not UTF-8 (a surrogate sent through a form arrives so): the text was damaged.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffd]")
+# Bad values are quoted short in messages, never at length.
+_quote = reprlib.Repr(maxstring=40, maxother=40, maxlevel=2).repr
+
+
+def text_error(value: object, *, max_length: int) -> str | None:
+    """Why `value` cannot be taken as user text, or None: not a string, too long, or an unusable character.
+
+    The one rule for every piece of text a user sends (forms, JSON files, the CLI, the admin, API payloads).
+    Tab, newline and carriage return are fine; the message names the first bad character's code point.
+    """
+    if not isinstance(value, str):
+        return "must be a string"
+    if len(value) > max_length:
+        return f"must be at most {max_length} characters (got {len(value)})"
+    if match := _UNSTORABLE.search(value):
+        code = ord(match.group())
+        if code == 0xFFFD:
+            return "contains a character that could not be decoded (U+FFFD); retype the text"
+        if code < 0x20 and code != 0:
+            return f"contains a control character (U+{code:04X})"
+        return f"contains a character that cannot be stored (U+{code:04X})"
+    return None
+
+
 class InstructionsError(ValueError):
     """Carries field-level errors; str() joins them as 'field: message; field: message'."""
 
@@ -91,8 +129,9 @@ class InstructionsError(ValueError):
 
 
 # --- Field checks: each takes a value and returns an error message, or None when the value is fine ---
+# A check may also return (suffix, message) to point inside the value: ("[2]", ...) or (".text", ...).
 
-Check = Callable[[object], str | None]
+Check = Callable[[object], str | tuple[str, str] | None]
 
 
 def _one_of(choices: tuple[str, ...]) -> str:
@@ -109,7 +148,9 @@ def _when(is_valid: Callable[[object], bool], message: str) -> Check:
 
 
 def _enum(choices: tuple[str, ...], noun: str) -> Check:
-    return lambda value: None if value in choices else f"{value!r} is not {noun}; use {_one_of(choices)}"
+    return lambda value: (
+        None if value in choices else f"{_quote(value)} is not {noun}; use {_one_of(choices)}"
+    )
 
 
 def _int_range(low: int, high: int | None = None, message: str = "") -> Check:
@@ -124,13 +165,33 @@ def _int_range(low: int, high: int | None = None, message: str = "") -> Check:
     return check
 
 
-def _text(max_length: int) -> Check:
+def _text(max_length: int, *, blank: bool = True) -> Check:
     def check(value: object) -> str | None:
-        if not isinstance(value, str):
-            return "must be a string"
-        return None if len(value) <= max_length else f"must be at most {max_length} characters"
+        if error := text_error(value, max_length=max_length):
+            return error
+        return None if blank or value.strip() else "must not be blank"
 
     return check
+
+
+def _categories(value: object) -> str | tuple[str, str] | None:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        return "must be a list of strings"
+    if len(value) > MAX_CATEGORIES:
+        return f"must have at most {MAX_CATEGORIES} categories (got {len(value)})"
+    for i, item in enumerate(value):
+        if error := text_error(item, max_length=MAX_CATEGORY_LENGTH):
+            return f"[{i}]", error
+    return None
+
+
+def validate_categories(value: object, *, key: str = "categories") -> dict[str, list[str]]:
+    """{key or key[i]: [message]} for a list of category names (a preset's, or an instruction's)."""
+    error = _categories(value)
+    if error is None:
+        return {}
+    suffix, message = error if isinstance(error, tuple) else ("", error)
+    return {key + suffix: [message]}
 
 
 def _dimension(value: object) -> str | None:
@@ -143,7 +204,7 @@ def _design(parts: tuple[str, ...]) -> Check:
     """Design fields are free text, a "Design Value index" (int) or an object made of string parts."""
     text = _text(MAX_DESIGN_TEXT_LENGTH)
 
-    def check(value: object) -> str | None:
+    def check(value: object) -> str | tuple[str, str] | None:
         if isinstance(value, str):
             return text(value)
         if _is_int(value):
@@ -154,9 +215,9 @@ def _design(parts: tuple[str, ...]) -> Check:
             return f"must have at least one of {_one_of(parts)}"
         for key, part in value.items():
             if key not in parts:
-                return f"unknown key {key!r}; use {_one_of(parts)}"
+                return f"unknown key {_quote(key)}; use {_one_of(parts)}"
             if error := text(part):
-                return f"{key} {error}"
+                return f".{key}", error
         return None
 
     return check
@@ -164,10 +225,6 @@ def _design(parts: tuple[str, ...]) -> Check:
 
 _boolean = _when(lambda value: isinstance(value, bool), "must be true or false")
 _object = _when(lambda value: isinstance(value, dict), "must be an object")
-_string_list = _when(
-    lambda value: isinstance(value, list) and all(isinstance(item, str) for item in value),
-    "must be a list of strings",
-)
 
 _INSTRUCTION_CHECKS: dict[str, Check] = {
     "style": _enum(STYLES, "a style"),
@@ -180,8 +237,8 @@ _INSTRUCTION_CHECKS: dict[str, Check] = {
     "prompt": _text(MAX_PROMPT_LENGTH),
     "seed": _int_range(0, MAX_SEED),
     "num_variations": _int_range(1, MAX_VARIATIONS),
-    "preset_name": _text(MAX_PRESET_NAME_LENGTH),
-    "category_names": _string_list,
+    "preset_name": _text(MAX_PRESET_NAME_LENGTH, blank=False),
+    "category_names": _categories,
     "options": _object,  # its keys are checked with _OUTPUT_OPTION_CHECKS
 }
 _OUTPUT_OPTION_CHECKS: dict[str, Check] = {
@@ -205,9 +262,26 @@ def _check_object(data: dict, checks: dict[str, Check], path: str, errors: dict[
     """Run each key's check: errors go under path + key, unknown keys under the object's own path."""
     for key, value in data.items():
         if key not in checks:
-            errors[_container(path)].append(f"unknown field {key!r}")
+            errors[_container(path)].append(f"unknown field {_quote(key)}")
         elif error := checks[key](value):
-            errors[path + key].append(error)
+            suffix, message = error if isinstance(error, tuple) else ("", error)
+            errors[path + key + suffix].append(message)
+
+
+def _capped(errors: dict[str, list[str]], container: str) -> dict[str, list[str]]:
+    """The first MAX_ERRORS messages, and how many more there were: a page of errors stays small."""
+    total = sum(len(messages) for messages in errors.values())
+    if total <= MAX_ERRORS:
+        return dict(errors)
+    kept: dict[str, list[str]] = {}
+    room = MAX_ERRORS
+    for key, messages in errors.items():
+        if room <= 0:
+            break
+        kept[key] = messages[:room]
+        room -= len(kept[key])
+    kept.setdefault(container, []).append(f"{total - MAX_ERRORS} more problems not shown")
+    return kept
 
 
 # --- Validation ---
@@ -239,7 +313,7 @@ def validate_instruction(data: object, *, path: str = "") -> dict[str, list[str]
             and not 1 / 4 <= width / height <= 4
         ):
             errors[_container(options_path)].append("aspect ratio must be between 1:4 and 4:1")
-    return dict(errors)
+    return _capped(errors, _container(path))
 
 
 def validate_job(
@@ -249,7 +323,11 @@ def validate_job(
     options: object | None = None,
     post_process: object = False,
 ) -> dict[str, list[str]]:
-    """Return {field path: [messages]} for a whole POST /create-packshot body; images=None skips images."""
+    """Return {field path: [messages]} for a whole POST /create-packshot body; images=None skips images.
+
+    Past the allowed count only the first instructions and images are checked (the count error says why), and
+    at most MAX_ERRORS messages come back, so a huge document costs little to judge and to show.
+    """
     errors: dict[str, list[str]] = defaultdict(list)
     if not isinstance(instructions, list):
         errors["instructions"].append("must be a list of instructions")
@@ -258,7 +336,7 @@ def validate_job(
         errors["instructions"].append(
             f"need 1{_EN_DASH}{MAX_INSTRUCTIONS} instructions (got {len(instructions)})"
         )
-    for i, instruction in enumerate(instructions):
+    for i, instruction in enumerate(instructions[:MAX_INSTRUCTIONS]):
         errors.update(validate_instruction(instruction, path=f"instructions[{i}]."))
 
     if images is not None:
@@ -267,7 +345,7 @@ def validate_job(
             images = []
         elif not 1 <= len(images) <= MAX_IMAGES:
             errors["images"].append(f"need 1{_EN_DASH}{MAX_IMAGES} images (got {len(images)})")
-        for i, image in enumerate(images):
+        for i, image in enumerate(images[:MAX_IMAGES]):
             _check_image(image, f"images[{i}]", errors)
 
     if error := (None if options is None else _object(options)):
@@ -283,7 +361,7 @@ def validate_job(
 
     if error := _boolean(post_process):
         errors["post_process"].append(error)
-    return dict(errors)
+    return _capped(errors, "instructions")
 
 
 def _check_image(image: object, key: str, errors: dict[str, list[str]]) -> None:
@@ -298,6 +376,8 @@ def _check_image(image: object, key: str, errors: dict[str, list[str]]) -> None:
         return
     if not isinstance(file_id, str) or not file_id.strip():
         errors[key].append("needs a non-empty file id")
+    elif error := text_error(file_id, max_length=MAX_FILE_ID_LENGTH):
+        errors[key + (".file_id" if isinstance(image, dict) else "")].append(error)
 
 
 # --- Derived values (they expect an instruction that passed validate_instruction) ---
@@ -398,8 +478,13 @@ def describe_instruction(instruction: dict) -> str:
 def load_instructions(text: str | bytes) -> list[dict]:
     """Parse an instructions file, a JSON list or {"instructions": [...]}, keeping it exactly as written.
 
-    Only the shape is checked; call validate_job for the contents. Raises InstructionsError.
+    Only the size and the shape are checked; call validate_job for the contents. Raises InstructionsError.
     """
+    size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_INSTRUCTIONS_BYTES:
+        limit = MAX_INSTRUCTIONS_BYTES // 1024
+        message = f"too large: {size / 1024:,.0f} KB; the limit is {limit} KB"
+        raise InstructionsError({"instructions": [message]})
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -413,8 +498,8 @@ def load_instructions(text: str | bytes) -> list[dict]:
         raise InstructionsError({"instructions": [f"not valid JSON: {exc}"]}) from exc
     if isinstance(data, dict):
         # Other keys would be lost by dump_instructions, so such a file could not round-trip: refuse them.
-        if unknown := [f"unknown field {key!r}" for key in data if key != "instructions"]:
-            raise InstructionsError({"instructions": unknown})
+        if unknown := [f"unknown field {_quote(key)}" for key in data if key != "instructions"]:
+            raise InstructionsError({"instructions": unknown[:MAX_ERRORS]})
         if "instructions" not in data:
             raise InstructionsError({"instructions": ['expected a list or {"instructions": [...]}, got {}']})
         data = data["instructions"]

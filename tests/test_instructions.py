@@ -114,24 +114,26 @@ BAD_INSTRUCTIONS = [
     ({"style": "free", "seed": -1}, "seed", "must be 0–2147483647"),
     ({"style": "free", "seed": 2**31}, "seed", "must be 0–2147483647"),
     ({"style": "free", "seed": False}, "seed", "must be a whole number"),
-    ({"style": "free", "prompt": "p" * 2001}, "prompt", "must be at most 2000 characters"),
+    ({"style": "free", "prompt": "p" * 2001}, "prompt", "must be at most 2000 characters (got 2001)"),
     ({"style": "free", "prompt": 5}, "prompt", "must be a string"),
-    ({"style": "free", "preset_name": "n" * 201}, "preset_name", "must be at most 200 characters"),
+    ({"style": "free", "preset_name": "n" * 201}, "preset_name", "must be at most 200 characters (got 201)"),
     ({"style": "free", "category_names": "tops"}, "category_names", "must be a list of strings"),
     ({"style": "free", "category_names": ["tops", 3]}, "category_names", "must be a list of strings"),
     ({"style": "free", "options": "2K"}, "options", "must be an object"),
 ]
 
 BAD_DESIGN_VALUES = [
-    ("b" * 1001, "must be at most 1000 characters"),
-    (-1, "a Design Value index must be 0 or more"),
-    (True, "must be text, a Design Value index or an object with text and/or image"),
-    (1.5, "must be text, a Design Value index or an object with text and/or image"),
-    (None, "must be text, a Design Value index or an object with text and/or image"),
-    (["white"], "must be text, a Design Value index or an object with text and/or image"),
-    ({"text": 3}, "text must be a string"),
-    ({"text": "t" * 1001}, "text must be at most 1000 characters"),
-    ({"image": 7}, "image must be a string"),
+    # (value, where inside the field the error points, message)
+    ("b" * 1001, "", "must be at most 1000 characters (got 1001)"),
+    (-1, "", "a Design Value index must be 0 or more"),
+    (True, "", "must be text, a Design Value index or an object with text and/or image"),
+    (1.5, "", "must be text, a Design Value index or an object with text and/or image"),
+    (None, "", "must be text, a Design Value index or an object with text and/or image"),
+    (["white"], "", "must be text, a Design Value index or an object with text and/or image"),
+    ({"text": 3}, ".text", "must be a string"),
+    ({"text": "t" * 1001}, ".text", "must be at most 1000 characters (got 1001)"),
+    ({"image": 7}, ".image", "must be a string"),
+    ({"text": "ok", "image": "a\ud800"}, ".image", "contains a character that cannot be stored (U+D800)"),
 ]
 
 BAD_OPTIONS = [
@@ -159,9 +161,9 @@ def test_bad_instruction_field_is_reported_under_its_key(instruction, key, messa
 
 
 @pytest.mark.parametrize("field", ins.DESIGN_FIELDS)
-@pytest.mark.parametrize(("value", "message"), BAD_DESIGN_VALUES)
-def test_bad_design_value_is_reported_under_its_field(field, value, message):
-    assert validate_instruction({"style": "free", field: value}) == {field: [message]}
+@pytest.mark.parametrize(("value", "suffix", "message"), BAD_DESIGN_VALUES)
+def test_bad_design_value_is_reported_under_its_field(field, value, suffix, message):
+    assert validate_instruction({"style": "free", field: value}) == {field + suffix: [message]}
 
 
 @pytest.mark.parametrize("field", [field for field in ins.DESIGN_FIELDS if field != "lighting"])
@@ -181,7 +183,7 @@ def test_lighting_object_also_takes_direction_quality_and_complexity():
         "lighting": ["unknown key 'colour'; use text, image, direction, quality or complexity"]
     }
     assert validate_instruction({"style": "free", "lighting": {"quality": 2}}) == {
-        "lighting": ["quality must be a string"]
+        "lighting.quality": ["must be a string"]
     }
 
 
@@ -275,7 +277,7 @@ def test_ten_images_are_accepted():
         ({"note": "front"}, "images[0]", "needs a non-empty file id"),
         ({"file_id": 7}, "images[0]", "needs a non-empty file id"),
         ({"file_id": "img", "note": 5}, "images[0].note", "must be a string"),
-        ({"file_id": "img", "note": "n" * 501}, "images[0].note", "must be at most 500 characters"),
+        ({"file_id": "img", "note": "n" * 501}, "images[0].note", "must be at most 500 characters (got 501)"),
         ({"file_id": "img", "caption": "x"}, "images[0]", "unknown field 'caption'"),
         (42, "images[0]", 'must be a file id or {"file_id": ..., "note": ...}'),
     ],
@@ -598,6 +600,8 @@ def test_module_imports_nothing_from_django_or_the_project():
     assert imports == [
         "import copy",
         "import json",
+        "import re",
+        "import reprlib",
         "from collections import defaultdict",
         "from collections.abc import Callable",
     ]
@@ -614,3 +618,110 @@ def test_hostile_json_is_refused_with_a_message_not_a_crash(text, message):
     with pytest.raises(InstructionsError) as info:
         load_instructions(text)
     assert message in info.value.errors["instructions"][0]
+
+
+# --- One rule for user text (issue 10, finding 1) and small answers to huge input (finding 3) ---
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Sum\ud800mer", "contains a character that cannot be stored (U+D800)"),
+        ("\udc00", "contains a character that cannot be stored (U+DC00)"),
+        ("a\x00b", "contains a character that cannot be stored (U+0000)"),
+        ("bell\x07", "contains a control character (U+0007)"),
+        ("\x1b[31mred", "contains a control character (U+001B)"),
+        ("broken \ufffd", "contains a character that could not be decoded (U+FFFD); retype the text"),
+        ("x" * 11, "must be at most 10 characters (got 11)"),
+        (b"bytes", "must be a string"),
+    ],
+)
+def test_text_that_cannot_be_stored_or_shown_is_refused_with_the_reason(text, message):
+    assert ins.text_error(text, max_length=10) == message
+
+
+@pytest.mark.parametrize("text", ["", "tab\tnew\nline\r", "Été 👕 ß", "<script>alert(1)</script>", "x" * 40])
+def test_ordinary_text_passes_the_text_rule(text):
+    assert ins.text_error(text, max_length=40) is None
+
+
+BAD_TEXT_IN_INSTRUCTIONS = [
+    # (instruction, error key) — every string inside an instruction goes through the text rule
+    ({"style": "free", "prompt": "\ud800"}, "prompt"),
+    ({"style": "free", "background": "wh\ud800ite"}, "background"),
+    ({"style": "free", "surface": {"text": "oak\ud800"}}, "surface.text"),
+    ({"style": "free", "lighting": {"direction": "\ud800"}}, "lighting.direction"),
+    ({"style": "free", "props": {"image": "\ud800.png"}}, "props.image"),
+    ({"style": "free", "preset_name": "P\ud800"}, "preset_name"),
+    ({"style": "free", "category_names": ["PDP", "Sum\ud800mer"]}, "category_names[1]"),
+]
+
+
+@pytest.mark.parametrize(("instruction", "key"), BAD_TEXT_IN_INSTRUCTIONS)
+def test_a_surrogate_anywhere_in_an_instruction_is_reported_with_its_field_path(instruction, key):
+    assert validate_job(instructions=[instruction]) == {
+        f"instructions[0].{key}": ["contains a character that cannot be stored (U+D800)"]
+    }
+
+
+@pytest.mark.parametrize("key", ["prompt", "background", "preset_name"])
+def test_nul_in_an_instruction_is_a_field_error(key):
+    assert validate_instruction({"style": "free", key: "a\x00b"}) == {
+        key: ["contains a character that cannot be stored (U+0000)"]
+    }
+
+
+def test_a_blank_preset_name_is_refused():
+    assert validate_instruction({"style": "free", "preset_name": "   "}) == {
+        "preset_name": ["must not be blank"]
+    }
+
+
+def test_categories_are_limited_in_number_and_length():
+    too_many = [f"c{i}" for i in range(ins.MAX_CATEGORIES + 1)]
+    assert ins.validate_categories(too_many) == {"categories": ["must have at most 20 categories (got 21)"]}
+    assert ins.validate_categories(["ok", "c" * 101]) == {
+        "categories[1]": ["must be at most 100 characters (got 101)"]
+    }
+    assert ins.validate_categories(["PDP", "Zalando"]) == {}
+
+
+def test_file_ids_go_through_the_text_rule():
+    errors = validate_job(instructions=[{"style": "free"}], images=[{"file_id": "a\x00"}, "b\ud800"])
+    assert errors == {
+        "images[0].file_id": ["contains a character that cannot be stored (U+0000)"],
+        "images[1]": ["contains a character that cannot be stored (U+D800)"],
+    }
+
+
+def test_a_bad_value_is_quoted_short_never_at_length():
+    errors = validate_instruction({"style": "x" * 1_000_000, "y" * 1_000_000: 1})
+    assert all(len(message) < 200 for messages in errors.values() for message in messages)
+    assert errors["style"][0].startswith("'xxxx") and "..." in errors["style"][0]
+
+
+def test_at_most_twenty_errors_come_back_and_the_rest_are_counted():
+    errors = validate_instruction({"style": "free", **{f"k{i}": i for i in range(500)}})
+    assert sum(len(messages) for messages in errors.values()) == ins.MAX_ERRORS + 1
+    assert errors["instruction"][-1] == "480 more problems not shown"
+
+
+def test_a_huge_list_of_instructions_is_judged_by_its_count_and_first_ten():
+    errors = validate_job(instructions=[{}] * 1_000_000)
+    assert errors["instructions"][0] == "need 1–10 instructions (got 1000000)"
+    assert sum(len(messages) for messages in errors.values()) <= ins.MAX_ERRORS + 1
+
+
+def test_an_instructions_document_over_the_size_cap_is_refused_before_parsing():
+    text = "[" + ",".join(['{"style": "free"}'] * 600_000) + "]"
+    with pytest.raises(InstructionsError) as info:
+        load_instructions(text)
+    assert info.value.errors == {"instructions": ["too large: 10,547 KB; the limit is 512 KB"]}
+    with pytest.raises(InstructionsError):
+        load_instructions(text.encode())
+
+
+def test_a_document_just_under_the_size_cap_is_parsed():
+    text = '[{"style": "free"}]'
+    padded = text + " " * (ins.MAX_INSTRUCTIONS_BYTES - len(text))
+    assert load_instructions(padded) == [{"style": "free"}]
