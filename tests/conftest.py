@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from tests import factories
+from tests.piktid.fixtures import fake_piktid  # noqa: F401 (the fake PiktID server, for any test)
 
 ROOT = Path(__file__).resolve().parent.parent
 GARMENTS = ROOT.parent / "shared" / "garments"

@@ -1,0 +1,21 @@
+"""The `fake_piktid` fixture: a fresh fake PiktID server per test (imported by tests/conftest.py)."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.piktid.fake_server import FakePiktid
+
+FAKE_TOKEN = "fake-token-0123456789abcdef"
+
+
+@pytest.fixture
+def fake_piktid() -> Iterator[FakePiktid]:
+    """A running fake with one account (`FAKE_TOKEN`, 1000 credits); jobs advance an output per 50 ms."""
+    fake = FakePiktid().start()
+    fake.add_account(FAKE_TOKEN)
+    try:
+        yield fake
+    finally:
+        fake.stop()
+    assert not fake.errors, f"the fake PiktID server failed: {fake.errors}"
