@@ -5,14 +5,19 @@ Pure NumPy/Pillow/OpenCV/onnxruntime: no Django, so it runs in a shell, a CLI or
 
 from .colors import parse_colors
 from .compose import compose
-from .decode import ImageError, ImageInfo, load_image, probe
+from .decode import MAX_ASPECT, MAX_SIDE, MIN_SIDE, ImageError, ImageInfo, check_dimensions, load_image, probe
 from .encode import encode, thumbnail
+from .metadata import strip_metadata
 from .segment import Cutout, model_path, segment
 
 __all__ = [
+    "MAX_ASPECT",
+    "MAX_SIDE",
+    "MIN_SIDE",
     "Cutout",
     "ImageError",
     "ImageInfo",
+    "check_dimensions",
     "compose",
     "encode",
     "load_image",
@@ -20,5 +25,6 @@ __all__ = [
     "parse_colors",
     "probe",
     "segment",
+    "strip_metadata",
     "thumbnail",
 ]

@@ -1,17 +1,29 @@
-"""Reading uploaded bytes into pixels, with errors worded for the person who uploaded them."""
+"""Reading uploaded photos into pixels, with errors worded for the person who uploaded them.
+
+Everything takes bytes or a binary file object (an upload's temporary file), so an upload is never read whole
+into memory here; the size checks run on the header, before a single pixel is decoded.
+"""
 
 from __future__ import annotations
 
 import io
 import warnings
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# What can make a packshot: smaller photos hold too little garment to cut out, larger ones cost memory for
+# nothing (outputs are at most 4096 px), and a strip beyond 8:1 is no garment photo (but a memory trap).
+MIN_SIDE = 64
+MAX_SIDE = 12_000
+MAX_ASPECT = 8
 # EXIF orientations 5–8 rotate by 90°, so the displayed image has width and height swapped.
 _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
 _ORIENTATION_TAG = 0x0112
+
+Source = bytes | BinaryIO
 
 
 class ImageError(ValueError):
@@ -24,20 +36,61 @@ class ImageInfo:
     height: int
     format: str
     content_type: str
+    orientation: int = 1
 
 
-def probe(data: bytes, *, max_pixels: int = 40_000_000) -> ImageInfo:
-    """Decode fully (so truncation is caught) and report the size as displayed, after EXIF orientation."""
-    image = _open(data, max_pixels)
+def probe(source: Source, *, max_pixels: int = 40_000_000) -> ImageInfo:
+    """Check an upload from its header alone: format, pixel cap and packshot-worthy dimensions.
+
+    No pixel is decoded (truncation shows when the image is decoded: `load_image`). The size is reported as
+    displayed, after EXIF orientation.
+    """
+    image = _open(source, max_pixels)
+    check_dimensions(*image.size)
+    orientation = _orientation(image)
     width, height = image.size
-    if image.getexif().get(_ORIENTATION_TAG) in _SWAPPING_ORIENTATIONS:
+    if orientation in _SWAPPING_ORIENTATIONS:
         width, height = height, width
-    return ImageInfo(width, height, image.format, CONTENT_TYPES[image.format])
+    return ImageInfo(width, height, image.format, CONTENT_TYPES[image.format], orientation)
 
 
-def load_image(data: bytes, *, max_pixels: int = 40_000_000) -> Image.Image:
-    """Decode to an upright RGB image; transparent areas become white, as on a packshot."""
-    image = ImageOps.exif_transpose(_open(data, max_pixels))
+def _orientation(image: Image.Image) -> int:
+    # The base method reads what the header held (EXIF, or XMP's tiff:Orientation); PNG's override would
+    # decode the whole image to look past the pixel data.
+    value = Image.Image.getexif(image).get(_ORIENTATION_TAG, 1)
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def check_dimensions(width: int, height: int) -> None:
+    """Refuse sizes no packshot can be made from, naming the rule that was broken."""
+    size = f"{width}×{height} px"
+    if min(width, height) < MIN_SIDE:
+        raise ImageError(f"This image is {size}; a photo needs at least {MIN_SIDE} px on each side")
+    if max(width, height) > MAX_SIDE:
+        raise ImageError(f"This image is {size}; a photo may be at most {MAX_SIDE:,} px on a side")
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise ImageError(
+            f"This image is {size}; its sides may differ at most {MAX_ASPECT}:1 (crop it to the garment)"
+        )
+
+
+def load_image(source: Source, *, max_pixels: int = 40_000_000, max_side: int | None = None) -> Image.Image:
+    """Decode to an upright RGB image; transparent areas become white, as on a packshot.
+
+    With max_side, decode only what an image of that long side needs and return it at most that large: a JPEG
+    decodes at 1/2–1/8 scale (libjpeg's DCT scaling), other formats decode once and are reduced at once, so no
+    full-size copy is ever made. Truncated or corrupt data raises ImageError either way.
+    """
+    image = _open(source, max_pixels)
+    try:
+        if max_side:
+            # thumbnail() asks the decoder for a draft first (JPEG), then reduce()s before resampling.
+            image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        else:
+            image.load()
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise ImageError("This image is truncated or corrupt") from None
+    image = ImageOps.exif_transpose(image)
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         flat = Image.new("RGB", rgba.size, (255, 255, 255))
@@ -46,29 +99,27 @@ def load_image(data: bytes, *, max_pixels: int = 40_000_000) -> Image.Image:
     return image.convert("RGB")
 
 
-def _open(data: bytes, max_pixels: int) -> Image.Image:
+def _open(source: Source, max_pixels: int) -> Image.Image:
+    """Open lazily (header only) and apply the format and pixel checks."""
     limit = f"{max_pixels / 1e6:g} MP"
+    fp = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+    fp.seek(0)
     # Pillow's own bomb guard warns (or refuses) at its global limit; ours is per call and worded for users.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(fp)
         except Image.DecompressionBombError:
             raise ImageError(f"This image is far too large; the limit is {limit}") from None
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
             raise ImageError(
                 "This file is not an image (or not one we can read): use JPEG, PNG or WebP"
             ) from None
-        if image.format not in CONTENT_TYPES:
-            raise ImageError(f"Unsupported image format {image.format}: use JPEG, PNG or WebP")
-        width, height = image.size
-        # Checked from the header, before any pixel is decoded.
-        if width * height > max_pixels:
-            raise ImageError(
-                f"This image is {width}×{height} ({width * height / 1e6:.1f} MP); the limit is {limit}"
-            )
-        try:
-            image.load()
-        except (OSError, SyntaxError, ValueError, EOFError):
-            raise ImageError("This image is truncated or corrupt") from None
+    if image.format not in CONTENT_TYPES:
+        raise ImageError(f"Unsupported image format {image.format}: use JPEG, PNG or WebP")
+    width, height = image.size
+    # Checked from the header, before any pixel is decoded.
+    if width * height > max_pixels:
+        megapixels = f"{width * height / 1e6:.1f} MP"
+        raise ImageError(f"This image is {width}×{height} ({megapixels}); the limit is {limit}")
     return image
