@@ -17,3 +17,7 @@ class InvalidInstructionsError(PackshotError):
 
 class JobStateError(PackshotError):
     pass
+
+
+class WorkerLostError(Exception):
+    """A task row was still RUNNING past its lease: its worker died without recording an outcome."""
