@@ -237,11 +237,15 @@ class FakePiktid:
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        for target in (self._server.serve_forever, self._tick_loop, self._delivery_loop):
+        for target in (self._serve, self._tick_loop, self._delivery_loop):
             thread = threading.Thread(target=target, daemon=True, name=f"fake-piktid-{target.__name__}")
             thread.start()
             self._threads.append(thread)
         return self
+
+    def _serve(self) -> None:
+        assert self._server is not None
+        self._server.serve_forever(poll_interval=0.02)  # a short poll keeps stop() fast
 
     def stop(self) -> None:
         self._stop.set()
@@ -266,6 +270,11 @@ class FakePiktid:
         with self.lock:
             account = self.accounts[token] = FakeAccount(token=token, **fields)
         return account
+
+    def add_project(self, token: str, name: str) -> str:
+        """Create a project directly (as if made earlier); returns its key."""
+        with self.lock:
+            return self._project_create(self.accounts[token], {"project_name": name}).body["project_id"]
 
     def fail_next(
         self,
