@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve
 from django.views.decorators.http import require_POST
 
+from accounts.forms import TeamSwitchForm
 from accounts.http import HtmxHttpRequest
 from accounts.middleware import SESSION_KEY
 from accounts.models import Membership
@@ -13,10 +14,16 @@ from accounts.models import Membership
 @require_POST
 @login_required
 def team_switch(request: HtmxHttpRequest) -> HttpResponse:
-    membership = get_object_or_404(Membership, user=request.user, team_id=request.POST.get("team"))
+    """Work in another of the user's teams; a team they are not in is a 404, a malformed id a message."""
+    form = TeamSwitchForm(request.POST)
+    destination = _list_page_or_home(request.POST.get("next", ""))
+    if not form.is_valid():
+        messages.error(request, "Choose one of your teams from the list.")
+        return redirect(destination)
+    membership = get_object_or_404(Membership, user=request.user, team_id=form.cleaned_data["team"])
     request.session[SESSION_KEY] = membership.team_id
     messages.success(request, f"Now working in {membership.team.name}.")
-    return redirect(_list_page_or_home(request.POST.get("next", "")))
+    return redirect(destination)
 
 
 def _list_page_or_home(target: str) -> str:

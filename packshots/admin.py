@@ -1,11 +1,53 @@
+from django import forms
 from django.contrib import admin
 
 from packshots import instructions as schema
 from packshots.models import EngineEvent, Job, Preset, Project, Result, Upload
 
+MAX_ADMIN_TEXT = 100_000  # for text columns without a max_length (an engine's error message, JSON strings)
+
+
+def _json_text_error(value: object, path: str = "") -> str | None:
+    """The first string (key or value) anywhere in a JSON value that breaks the schema's text rule."""
+    if isinstance(value, str):
+        error = schema.text_error(value, max_length=MAX_ADMIN_TEXT)
+        return f"{path}: {error}" if error and path else error
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if error := schema.text_error(key, max_length=MAX_ADMIN_TEXT):
+                return f"a key of {path or 'the object'}: {error}"
+            if error := _json_text_error(item, where):
+                return error
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if error := _json_text_error(item, f"{path}[{index}]"):
+                return error
+    return None
+
+
+class TextRuleAdminForm(forms.ModelForm):
+    """Admin edits follow the app's one text rule: every text field and every string inside a JSON field."""
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for name, value in list(data.items()):
+            if isinstance(value, str):
+                max_length = getattr(self.fields[name], "max_length", None) or MAX_ADMIN_TEXT
+                error = schema.text_error(value, max_length=max_length)
+            else:
+                error = _json_text_error(value) if isinstance(value, dict | list) else None
+            if error:
+                self.add_error(name, error)
+        return data
+
+
+class TextRuleAdmin(admin.ModelAdmin):
+    form = TextRuleAdminForm
+
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(TextRuleAdmin):
     list_display = ["name", "team", "created_by", "created_at"]
     list_filter = ["team"]
     search_fields = ["name"]
@@ -13,7 +55,7 @@ class ProjectAdmin(admin.ModelAdmin):
 
 
 @admin.register(Preset)
-class PresetAdmin(admin.ModelAdmin):
+class PresetAdmin(TextRuleAdmin):
     list_display = ["name", "team", "style", "author", "updated_at"]
     list_filter = ["team"]
     search_fields = ["name"]
@@ -28,6 +70,7 @@ class PresetAdmin(admin.ModelAdmin):
 
 class UploadInline(admin.TabularInline):
     model = Upload
+    form = TextRuleAdminForm
     extra = 0
     fields = ["original_name", "width", "height", "bytes", "note", "order", "confidence", "needs_review"]
     readonly_fields = ["original_name", "width", "height", "bytes", "confidence", "needs_review"]
@@ -52,7 +95,7 @@ class ResultInline(admin.TabularInline):
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(TextRuleAdmin):
     list_display = [
         "pk",
         "project",
@@ -72,7 +115,7 @@ class JobAdmin(admin.ModelAdmin):
 
 
 @admin.register(Upload)
-class UploadAdmin(admin.ModelAdmin):
+class UploadAdmin(TextRuleAdmin):
     list_display = ["original_name", "job", "team", "width", "height", "bytes", "confidence", "needs_review"]
     list_filter = ["team", "needs_review"]
     search_fields = ["original_name", "sha256"]
@@ -81,14 +124,14 @@ class UploadAdmin(admin.ModelAdmin):
 
 
 @admin.register(Result)
-class ResultAdmin(admin.ModelAdmin):
+class ResultAdmin(TextRuleAdmin):
     list_display = ["__str__", "job", "status", "width", "height", "format", "model_used", "confidence"]
     list_filter = ["status", "format", "needs_review"]
     raw_id_fields = ["job"]
 
 
 @admin.register(EngineEvent)
-class EngineEventAdmin(admin.ModelAdmin):
+class EngineEventAdmin(TextRuleAdmin):
     list_display = ["source", "event_id", "name", "job", "received_at"]
     list_filter = ["source", "name"]
     search_fields = ["event_id"]

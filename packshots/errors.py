@@ -21,3 +21,11 @@ class JobStateError(PackshotError):
 
 class WorkerLostError(Exception):
     """A task row was still RUNNING past its lease: its worker died without recording an outcome."""
+
+
+class InvalidInputError(PackshotError):
+    """Refused input keyed by the field it belongs to ({"name": [message]}); str() is the messages alone."""
+
+    def __init__(self, field_errors: dict[str, list[str]]):
+        self.field_errors = field_errors
+        super().__init__(" ".join(m for msgs in field_errors.values() for m in msgs))

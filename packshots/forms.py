@@ -26,9 +26,30 @@ def add_schema_errors(form: forms.Form, errors: dict[str, list[str]], field_map:
                 form.add_error(None, f"{key}: {message}")
 
 
+class TextField(forms.CharField):
+    """A CharField under the schema's text rule (`schema.text_error`): every form refuses the same text."""
+
+    def __init__(self, *, max_length: int, **kwargs):
+        super().__init__(max_length=max_length, **kwargs)
+
+    def validate(self, value: str) -> None:
+        super().validate(value)
+        # Runs before the max_length and NUL validators, so the message is the schema's, as in JSON files.
+        if value and (error := schema.text_error(value, max_length=self.max_length)):
+            raise forms.ValidationError(error, code="text")
+
+    def bound_data(self, data, initial):
+        # Text over the limit comes back cut to it: the page stays small and the error gives the real length.
+        if isinstance(data, str) and len(data) > self.max_length:
+            return data[: self.max_length]
+        return data
+
+
 class ProjectForm(forms.Form):
-    name = forms.CharField(max_length=120)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    name = TextField(max_length=120)
+    description = TextField(
+        required=False, max_length=schema.MAX_TEXT_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -46,7 +67,7 @@ class MultipleFileField(forms.FileField):
 class UploadForm(forms.Form):
     # One or many photos per request; each is then checked and stored on its own.
     photos = MultipleFileField(widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}))
-    note = forms.CharField(
+    note = TextField(
         required=False,
         max_length=schema.MAX_NOTE_LENGTH,
         help_text="Optional, applies to the photos in this upload",
@@ -54,19 +75,23 @@ class UploadForm(forms.Form):
 
 
 class NoteForm(forms.Form):
-    note = forms.CharField(required=False, max_length=schema.MAX_NOTE_LENGTH)
+    note = TextField(required=False, max_length=schema.MAX_NOTE_LENGTH)
 
 
 class InstructionForm(forms.Form):
     """One instruction, field by field, as the PiktID schema defines it."""
 
     style = forms.ChoiceField(choices=_choices(schema.STYLES, schema.STYLE_LABELS))
-    background = forms.CharField(required=False, max_length=1000)
-    surface = forms.CharField(required=False, max_length=1000, help_text="Flat lay only, e.g. linen, oak")
-    color_palette = forms.CharField(required=False, max_length=1000)
-    composition = forms.CharField(required=False, max_length=1000)
-    props = forms.CharField(required=False, max_length=1000, help_text="Marketing-ready only")
-    lighting = forms.CharField(required=False, max_length=1000)
+    background = TextField(required=False, max_length=schema.MAX_DESIGN_TEXT_LENGTH)
+    surface = TextField(
+        required=False, max_length=schema.MAX_DESIGN_TEXT_LENGTH, help_text="Flat lay only, e.g. linen, oak"
+    )
+    color_palette = TextField(required=False, max_length=schema.MAX_DESIGN_TEXT_LENGTH)
+    composition = TextField(required=False, max_length=schema.MAX_DESIGN_TEXT_LENGTH)
+    props = TextField(
+        required=False, max_length=schema.MAX_DESIGN_TEXT_LENGTH, help_text="Marketing-ready only"
+    )
+    lighting = TextField(required=False, max_length=schema.MAX_DESIGN_TEXT_LENGTH)
     framing = forms.ChoiceField(
         required=False, choices=_choices(schema.FRAMINGS, schema.FRAMING_LABELS, "Default")
     )
@@ -74,7 +99,7 @@ class InstructionForm(forms.Form):
     shadow = forms.ChoiceField(
         required=False, choices=_choices(schema.SHADOWS, schema.SHADOW_LABELS, "Style default")
     )
-    prompt = forms.CharField(
+    prompt = TextField(
         required=False, max_length=schema.MAX_PROMPT_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
     )
     seed = forms.IntegerField(required=False)
@@ -154,27 +179,42 @@ class InstructionForm(forms.Form):
 class CustomInstructionForm(InstructionForm):
     """A custom instruction in the wizard, optionally shared with the team library."""
 
-    share_as = forms.CharField(
+    share_as = TextField(
         required=False,
-        max_length=200,
+        max_length=schema.MAX_PRESET_NAME_LENGTH,
         label="Also save as preset",
         help_text="Name it to share it with your team",
     )
 
     replace = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.has_error("replace"):
+            # A hidden field's error would not show next to anything: say it on top.
+            self.add_error(None, "The instruction being edited is no longer in this job; reload the page.")
+        return data
+
     def instructions(self) -> list[dict]:
         return [self.cleaned_data["instruction"]]
 
 
 class PresetForm(InstructionForm):
-    name = forms.CharField(max_length=200)
-    categories = forms.CharField(required=False, help_text="Comma-separated, e.g. PDP, Zalando")
+    name = TextField(max_length=schema.MAX_PRESET_NAME_LENGTH)
+    categories = TextField(
+        required=False,
+        max_length=schema.MAX_CATEGORIES * (schema.MAX_CATEGORY_LENGTH + 2),
+        help_text="Comma-separated, e.g. PDP, Zalando",
+    )
 
     field_order = ["name", "categories"]
 
     def clean_categories(self) -> list[str]:
-        return [c.strip() for c in self.cleaned_data.get("categories", "").split(",") if c.strip()]
+        categories = [c.strip() for c in self.cleaned_data.get("categories", "").split(",") if c.strip()]
+        errors = schema.validate_categories(categories)
+        if errors:
+            raise forms.ValidationError([f"{key}: {m}" for key, messages in errors.items() for m in messages])
+        return categories
 
 
 class PresetPickForm(forms.Form):
@@ -190,11 +230,17 @@ class PresetPickForm(forms.Form):
         return [preset.as_instruction() for preset in self.cleaned_data["presets"]]
 
 
-MAX_JSON_BYTES = 512 * 1024  # an instructions file is a few KB; anything this big is a mistake
+MAX_JSON_BYTES = schema.MAX_INSTRUCTIONS_BYTES
+
+
+class JsonTextField(forms.CharField):
+    def bound_data(self, data, initial):
+        # A text over the size cap is not sent back into the textarea: the error page stays small.
+        return "" if isinstance(data, str) and len(data) > MAX_JSON_BYTES else data
 
 
 class InstructionsJsonForm(forms.Form):
-    json_text = forms.CharField(
+    json_text = JsonTextField(
         required=False,
         label="Instructions JSON",
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),

@@ -1,24 +1,58 @@
 """Projects and the team preset library."""
 
-from django.db import transaction
+import copy
+
+from django.db import IntegrityError, transaction
 
 from accounts.models import Team, User
 from packshots import instructions as schema
-from packshots.errors import InvalidInstructionsError, PackshotError
+from packshots.errors import InvalidInputError, InvalidInstructionsError
 from packshots.models import Preset, Project
+
+MAX_PROJECT_NAME_LENGTH = Project._meta.get_field("name").max_length
+
+
+def _text_errors(**fields: tuple[object, int]) -> dict[str, list[str]]:
+    """{field: [message]} for each (value, max length) that breaks the schema's text rule."""
+    return {
+        field: [error]
+        for field, (value, max_length) in fields.items()
+        if (error := schema.text_error(value, max_length=max_length))
+    }
+
+
+def _insert(instance: Project | Preset, taken: InvalidInputError) -> None:
+    """Save under the team's unique-name constraint: the loser of a race gets `taken`, not a 500.
+
+    The check before this call gives the friendly answer; two identical requests can both pass it, so the
+    constraint decides. The savepoint keeps a surrounding transaction usable after the refused INSERT.
+    """
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as exc:
+        raise taken from exc
+
 
 # ---------------------------------------------------------------- projects
 
 
 def project_create(*, team: Team, created_by: User, name: str, description: str = "") -> Project:
-    name = name.strip()
-    if not name:
-        raise PackshotError("Give the project a name.")
-    if Project.objects.filter(team=team, name__iexact=name).exists():
-        raise PackshotError(f"Your team already has a project called “{name}”.")
-    return Project.objects.create(
-        team=team, created_by=created_by, name=name, description=description.strip()
+    """Create a project in the team. Raises InvalidInputError ({"name" | "description": [message]})."""
+    name, description = name.strip(), description.strip()
+    errors = _text_errors(
+        name=(name, MAX_PROJECT_NAME_LENGTH), description=(description, schema.MAX_TEXT_LENGTH)
     )
+    if not name:
+        errors["name"] = ["Give the project a name."]
+    if errors:
+        raise InvalidInputError(errors)
+    taken = InvalidInputError({"name": [f"Your team already has a project called “{name}”."]})
+    if Project.objects.filter(team=team, name__iexact=name).exists():
+        raise taken
+    project = Project(team=team, created_by=created_by, name=name, description=description)
+    _insert(project, taken)
+    return project
 
 
 # ---------------------------------------------------------------- presets
@@ -33,29 +67,52 @@ def preset_save(
     categories: list[str],
     preset: Preset | None = None,
 ) -> Preset:
-    """Create or update a preset; the instruction is checked against the schema first."""
+    """Create or update a preset; name, categories and instruction pass the schema's rules first.
+
+    Raises InvalidInstructionsError for the instruction, InvalidInputError ({"name" | "categories[i]": ...})
+    for the rest, including a name the team already uses.
+    """
     instruction = {k: v for k, v in instruction.items() if k not in ("preset_name", "category_names")}
     errors = schema.validate_instruction(instruction)
     if errors:
         raise InvalidInstructionsError(errors)
-    clash = Preset.objects.filter(team=team, name__iexact=name.strip())
+    name = name.strip()
+    field_errors = _text_errors(name=(name, schema.MAX_PRESET_NAME_LENGTH))
+    if not name:
+        field_errors["name"] = ["Give the preset a name."]
+    field_errors.update(schema.validate_categories(categories))
+    if field_errors:
+        raise InvalidInputError(field_errors)
+    taken = InvalidInputError({"name": [f"The library already has a preset called “{name}”."]})
+    clash = Preset.objects.filter(team=team, name__iexact=name)
     if preset is not None:
         clash = clash.exclude(pk=preset.pk)
     if clash.exists():
-        raise PackshotError(f"The library already has a preset called “{name.strip()}”.")
-    preset = preset or Preset(team=team)
-    preset.name = name.strip()
+        raise taken
+    # A copy: a refused save must not leave the caller's preset half-changed.
+    preset = copy.copy(preset) if preset is not None else Preset(team=team)
+    preset.name = name
     preset.instruction = instruction
     preset.categories = [c.strip() for c in categories if c.strip()]
     preset.author = author
-    preset.full_clean()
-    preset.save()
+    preset.full_clean(validate_constraints=False)  # the unique name is decided by _insert
+    _insert(preset, taken)
     return preset
+
+
+def _document_key(key: str, index: int) -> str:
+    """preset_save's field as a document path: categories[1] → instructions[0].category_names[1]."""
+    field, bracket, rest = key.partition("[")
+    field = {"name": "preset_name", "categories": "category_names"}.get(field, field)
+    return f"instructions[{index}].{field}{bracket}{rest}"
 
 
 @transaction.atomic
 def presets_import(*, team: Team, author: User, text: str | bytes) -> list[Preset]:
-    """Import every instruction of a JSON document as presets (all or nothing)."""
+    """Import every instruction of a JSON document as presets (all or nothing).
+
+    Raises InvalidInstructionsError keyed by document path (`instructions[2].preset_name`).
+    """
     items = schema.load_instructions(text)
     errors = schema.validate_job(instructions=items)
     if errors:
@@ -63,13 +120,11 @@ def presets_import(*, team: Team, author: User, text: str | bytes) -> list[Prese
     created = []
     for index, item in enumerate(items):
         name = item.get("preset_name") or f"{schema.describe_instruction(item)} #{index + 1}"
-        created.append(
-            preset_save(
-                team=team,
-                author=author,
-                name=name,
-                instruction=item,
-                categories=item.get("category_names", []),
-            )
-        )
+        try:
+            categories = item.get("category_names", [])
+            preset = preset_save(team=team, author=author, name=name, instruction=item, categories=categories)
+        except InvalidInputError as exc:
+            errors = {_document_key(key, index): messages for key, messages in exc.field_errors.items()}
+            raise InvalidInstructionsError(errors) from exc
+        created.append(preset)
     return created

@@ -7,7 +7,7 @@ from accounts.decorators import team_editor_required, team_member_required
 from accounts.http import HtmxHttpRequest
 from packshots import instructions as schema
 from packshots import services
-from packshots.errors import InvalidInstructionsError, PackshotError
+from packshots.errors import InvalidInputError, InvalidInstructionsError, PackshotError
 from packshots.forms import InstructionsJsonForm, PresetForm, add_schema_errors
 from packshots.selectors import presets_for_team
 
@@ -46,10 +46,8 @@ def preset_edit(request: HtmxHttpRequest, preset_id: int | None = None) -> HttpR
                 categories=form.cleaned_data["categories"],
                 preset=preset,
             )
-        except InvalidInstructionsError as exc:
+        except (InvalidInstructionsError, InvalidInputError) as exc:
             add_schema_errors(form, exc.field_errors, {})
-        except PackshotError as exc:
-            form.add_error("name", str(exc))
         else:
             messages.success(request, f"Preset “{saved.name}” saved.")
             return redirect("packshots:preset-list")
@@ -76,7 +74,9 @@ def preset_import(request: HtmxHttpRequest) -> HttpResponse:
                 author=request.user,
                 text=schema.dump_instructions(form.cleaned_data["instructions"]),
             )
-        except (InvalidInstructionsError, PackshotError) as exc:
+        except InvalidInstructionsError as exc:
+            add_schema_errors(form, exc.field_errors, {})
+        except PackshotError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"Imported {len(created)} preset{'s' if len(created) != 1 else ''}.")

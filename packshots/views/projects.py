@@ -7,8 +7,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.decorators import team_editor_required, team_member_required
 from accounts.http import HtmxHttpRequest
 from packshots import services
-from packshots.errors import PackshotError
-from packshots.forms import ProjectForm
+from packshots.errors import InvalidInputError
+from packshots.forms import ProjectForm, add_schema_errors
 from packshots.selectors import jobs_for_team, projects_for_team
 
 
@@ -24,8 +24,8 @@ def project_list(request: HtmxHttpRequest) -> HttpResponse:
                 project = services.project_create(
                     team=request.team, created_by=request.user, **form.cleaned_data
                 )
-            except PackshotError as exc:
-                form.add_error("name", str(exc))
+            except InvalidInputError as exc:
+                add_schema_errors(form, exc.field_errors, {})
             else:
                 messages.success(request, f"Project “{project.name}” created.")
                 return redirect(project)
