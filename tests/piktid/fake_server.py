@@ -489,6 +489,10 @@ class FakePiktid:
         return event
 
     def _delivery_loop(self) -> None:
+        with httpx.Client() as http:
+            self._deliver_all(http)
+
+    def _deliver_all(self, http: httpx.Client) -> None:
         while (item := self._deliveries.get()) is not None:
             account, event = item
             webhook = account.webhook
@@ -503,7 +507,7 @@ class FakePiktid:
                     if self.deliver is not None:
                         status = self.deliver(webhook["url"], body, headers)
                     else:
-                        status = httpx.post(
+                        status = http.post(
                             webhook["url"], content=body, headers=headers, timeout=self.webhook_timeout
                         ).status_code
                 except Exception as exc:
