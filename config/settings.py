@@ -196,6 +196,15 @@ PACKSHOT_LOCAL_THREADS = env_int("PACKSHOT_LOCAL_THREADS", 1)
 PIKTID_TOKEN = env_secret("PIKTID_TOKEN")
 PIKTID_BASE_URL = env_str("PIKTID_BASE_URL", "https://v2.api.piktid.com")
 # The limits PiktID enforces per account (enterprise accounts may raise them), shared by every worker and CLI.
+PIKTID_CREATE_LIMIT = env_int("PIKTID_CREATE_LIMIT", 5)
+PIKTID_CREATE_WINDOW_S = env_int("PIKTID_CREATE_WINDOW_S", 60)
+PIKTID_ACTIVE_LIMIT = env_int("PIKTID_ACTIVE_LIMIT", 5)
+PIKTID_ACTIVE_WAIT_S = env_int("PIKTID_ACTIVE_WAIT_S", 10)  # re-check interval while all active slots are taken
+PIKTID_RATE_LIMIT_WAIT_S = env_int("PIKTID_RATE_LIMIT_WAIT_S", 15)  # after a 429 without Retry-After
+PIKTID_POLL_S = env_int("PIKTID_POLL_S", 30)  # poll a running job after this long without news
+PIKTID_NOT_FOUND_GRACE_S = env_int("PIKTID_NOT_FOUND_GRACE_S", 300)  # a new job may answer 404 this long
+PIKTID_RECONCILE_ATTEMPTS = env_int("PIKTID_RECONCILE_ATTEMPTS", 5)
+PIKTID_MAX_RESULT_MB = env_int("PIKTID_MAX_RESULT_MB", 80)
 # A webhook secret replaced by PUT /webhooks still verifies for this long (deliveries already in flight).
 PIKTID_WEBHOOK_ROTATION_HOURS = env_int("PIKTID_WEBHOOK_ROTATION_HOURS", 24)
 

@@ -30,6 +30,8 @@ class Project(models.Model):
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # PiktID project ids per PiktID account ({account key: project id}): one remote project per project.
+    remote_ids = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -126,6 +128,8 @@ class Job(models.Model):
     submit_requested_at = models.DateTimeField(null=True, blank=True)
     waiting_reason = models.CharField(max_length=300, blank=True)
     credits_used = models.FloatField(null=True, blank=True)
+    # PiktID's last /results JSON for this job: what the official client saves as metadata.json.
+    remote_metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     queued_at = models.DateTimeField(null=True, blank=True)
@@ -182,7 +186,8 @@ _OUTCOMES = {Job.Status.COMPLETED, Job.Status.PARTIALLY_FAILED, Job.Status.FAILE
 JOB_TRANSITIONS: dict[str, set[str]] = {
     Job.Status.DRAFT: {Job.Status.QUEUED, Job.Status.CANCELED},
     Job.Status.QUEUED: {Job.Status.SUBMITTING, Job.Status.FAILED, Job.Status.CANCELED},
-    Job.Status.SUBMITTING: {Job.Status.RUNNING, Job.Status.FAILED, Job.Status.CANCELED},
+    # Back to queued only when PiktID said "not now" (429): the job was certainly not created.
+    Job.Status.SUBMITTING: {Job.Status.RUNNING, Job.Status.QUEUED, Job.Status.FAILED, Job.Status.CANCELED},
     Job.Status.RUNNING: {
         Job.Status.COMPLETED,
         Job.Status.PARTIALLY_FAILED,
@@ -191,6 +196,8 @@ JOB_TRANSITIONS: dict[str, set[str]] = {
     },
     **{outcome: _OUTCOMES - {outcome} for outcome in _OUTCOMES},
 }
+# "Submit again": a PiktID job stopped because we could not tell whether PiktID had created it.
+JOB_TRANSITIONS[Job.Status.FAILED] = JOB_TRANSITIONS[Job.Status.FAILED] | {Job.Status.QUEUED}
 TERMINAL_STATES = {
     Job.Status.COMPLETED,
     Job.Status.PARTIALLY_FAILED,
@@ -219,6 +226,8 @@ class Upload(models.Model):
     cutout = models.FileField(upload_to=derived_path, max_length=255, blank=True)
     confidence = models.FloatField(null=True, blank=True)
     needs_review = models.BooleanField(default=False)
+    # PiktID file ids of this photo per PiktID account ({account key: file id}), pushed before submission.
+    remote_file_ids = models.JSONField(default=dict, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -300,7 +309,8 @@ class PiktidCreation(models.Model):
 
     account_key = models.CharField(max_length=64, db_index=True)
     job = models.ForeignKey("Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)  # when the slot was taken
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)  # when the request left
 
     class Meta:
         ordering = ["-created_at"]

@@ -4,10 +4,13 @@ Repeating any of them is harmless. Each registers with `packshots.queue`, the do
 """
 
 import logging
+from datetime import timedelta
 
 from django.tasks import task
+from django.utils import timezone
 
 from packshots import queue, services
+from packshots.engines.piktid.errors import PiktidError
 
 log = logging.getLogger(__name__)
 
@@ -42,3 +45,62 @@ def job_process_task(*, job_id: int) -> None:
 @task()
 def result_render_task(*, result_id: int) -> None:
     result_render_or_fail(result_id=result_id)
+
+
+# ---------------------------------------------------------------- PiktID
+
+
+def _again(name: str, seconds: float, **kwargs) -> None:
+    """Run a task again later without a worker sleeping (the immediate test backend cannot defer)."""
+    if queue.supports_later():
+        queue.enqueue(name, run_after=timezone.now() + timedelta(seconds=seconds), **kwargs)
+
+
+def piktid_submit_or_fail(*, job_id: int) -> None:
+    try:
+        wait = services.piktid_submit(job_id=job_id)
+    except Exception as exc:
+        log.exception("Job %s failed while submitting to PiktID", job_id)
+        services.job_fail(job_id=job_id, message=f"Internal error while submitting to PiktID: {exc}")
+        raise
+    if wait is not None:
+        # 5 creations a minute are shared by every worker using this account: wait outside the worker.
+        _again("piktid_submit_task", wait.seconds, job_id=job_id)
+
+
+@queue.register
+@task()
+def piktid_submit_task(*, job_id: int) -> None:
+    piktid_submit_or_fail(job_id=job_id)
+
+
+@queue.register
+@task()
+def piktid_sync_task(*, job_id: int) -> None:
+    try:
+        services.piktid_sync(job_id=job_id)
+    except PiktidError as exc:  # the poller catches up later; nothing is lost
+        log.warning("Job %s: syncing with PiktID failed: %s", job_id, exc)
+
+
+@queue.register
+@task()
+def piktid_poll_task(*, job_id: int) -> None:
+    seconds = services.piktid_poll(job_id=job_id)
+    if seconds is not None:
+        _again("piktid_poll_task", seconds, job_id=job_id)
+
+
+@queue.register
+@task()
+def piktid_recover_task(*, job_id: int) -> None:
+    """A PiktID job that stopped moving: submit or reconcile it, or poll it, by where it stands."""
+    piktid_submit_or_fail(job_id=job_id)
+    piktid_poll_task.call(job_id=job_id)
+
+
+@queue.register
+@task()
+def piktid_notification_delete_task(*, team_id: int, notification_id: int) -> None:
+    """Delete a handled notification at PiktID, so it is not replayed on the next SSE connection."""
+    services.piktid_notification_delete(team_id=team_id, notification_id=notification_id)

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from packshots.views import downloads, jobs, presets, projects, wizard
+from packshots.views import downloads, jobs, presets, projects, webhooks, wizard
 
 app_name = "packshots"
 
@@ -36,4 +36,7 @@ urlpatterns = [
     path("presets/<int:preset_id>/delete/", presets.preset_delete, name="preset-delete"),
     path("presets/import/", presets.preset_import, name="preset-import"),
     path("presets/export.json", presets.preset_export, name="preset-export"),
+    path("webhooks/piktid/<str:key>/", webhooks.piktid_webhook, name="piktid-webhook"),
+    path("jobs/<int:job_id>/resubmit/", jobs.job_resubmit, name="job-resubmit"),
+    path("results/<int:result_id>/regenerate/", jobs.result_regenerate, name="result-regenerate"),
 ]

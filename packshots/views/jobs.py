@@ -10,7 +10,7 @@ from packshots import instructions as schema
 from packshots import services
 from packshots.errors import PackshotError
 from packshots.models import Job
-from packshots.selectors import instruction_rows, jobs_for_team, latest_results
+from packshots.selectors import instruction_rows, jobs_for_team, latest_results, results_for_team
 
 
 def poll_seconds(job: Job) -> int:
@@ -82,3 +82,29 @@ def job_instructions(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     response = HttpResponse(schema.dump_instructions(job.instructions), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="job_{job.pk}_instructions.json"'
     return response
+
+
+@require_POST
+@team_editor_required
+def job_resubmit(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
+    """“Submit again” for a PiktID job stopped before we knew whether PiktID had created it."""
+    job = get_object_or_404(jobs_for_team(request.team), pk=job_id)
+    try:
+        services.job_resubmit(job=job)
+        messages.success(request, f"Job #{job.pk} is queued for PiktID again.")
+    except PackshotError as exc:
+        messages.error(request, str(exc))
+    return redirect(job)
+
+
+@require_POST
+@team_editor_required
+def result_regenerate(request: HtmxHttpRequest, result_id: int) -> HttpResponse:
+    """A new version of one output; earlier versions stay viewable."""
+    result = get_object_or_404(results_for_team(request.team), pk=result_id)
+    try:
+        fresh = services.result_regenerate(result=result)
+        messages.success(request, f"Regenerating {result.filename} as version {fresh.version}.")
+    except PackshotError as exc:
+        messages.error(request, str(exc))
+    return redirect(result.job)

@@ -1,0 +1,724 @@
+"""Running jobs on PiktID: the shared limiter, submission with crash-safe reconciliation, result sync.
+
+The order of a submission, and why:
+1. the limiter (one row lock per PiktID account) decides whether this job may be created now; if not, the
+   job stays queued with a reason and the caller waits (a task reschedules itself, the CLI sleeps);
+2. the project is created lazily and each photo is pushed (pre-signed PUT right after the URL is issued);
+3. the balance is checked (a job the account cannot pay is stopped with both numbers);
+4. `submitting` + `submit_requested_at` are committed, then POST /create-packshot is sent — never twice:
+   an answer lost in transit is reconciled against PiktID's gallery before anything is re-sent.
+Results are copied into our storage outside any lock, then applied as `OutputEvent`s like local renders.
+"""
+
+import logging
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import PiktidConnection, Team
+from packshots import imaging, queue
+from packshots.engines.base import OutputEvent
+from packshots.engines.piktid.client import (
+    TERMINAL_JOB_STATUSES,
+    ImageRef,
+    JobResults,
+    Notification,
+    PiktidClient,
+    ResultItem,
+)
+from packshots.engines.piktid.errors import (
+    PiktidAuthError,
+    PiktidBadRequestError,
+    PiktidConnectionError,
+    PiktidError,
+    PiktidForbiddenError,
+    PiktidInsufficientCreditsError,
+    PiktidNotFoundError,
+    PiktidRateLimitError,
+    PiktidServerError,
+    UnsafeUrlError,
+)
+from packshots.errors import JobStateError, PackshotError
+from packshots.models import EngineEvent, Job, PiktidAccount, PiktidCreation, Project, Result
+from packshots.services.connections import (
+    PiktidCredentials,
+    piktid_client,
+    piktid_credentials,
+    piktid_delivery_record,
+    piktid_token_invalid,
+)
+from packshots.services.jobs import (
+    OUTCOME_STATES,
+    engine_event_apply,
+    job_fail,
+    job_transition,
+    output_store_and_apply,
+    result_regenerate_local,
+    results_create,
+)
+
+log = logging.getLogger(__name__)
+
+# A reservation whose worker died before it posted stops counting after this long.
+RESERVATION_TTL = timedelta(minutes=5)
+# A waiting job whose task has not checked in for this long no longer holds its place in the line.
+WAITER_TTL = timedelta(minutes=2)
+# When reconciling, a remote job created this long before our request still counts (clock skew).
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Not now: try again in `seconds`; `reason` is what the job page says meanwhile."""
+
+    seconds: float
+    reason: str
+
+
+# ---------------------------------------------------------------- the limiter
+
+
+def limiter_acquire(*, job: Job, account_key: str) -> Wait | None:
+    """Take one creation slot of the account for this job, or say how long to wait.
+
+    Creations ≤ PIKTID_CREATE_LIMIT per rolling PIKTID_CREATE_WINDOW_S and active jobs ≤ PIKTID_ACTIVE_LIMIT,
+    across every worker, CLI process and team using that account: decided under the account row's lock.
+    Jobs queued earlier go first. Taking a slot twice for the same job returns the slot it holds.
+    """
+    with _account_lock(account_key) as account:
+        now = timezone.now()
+        if account.paused_until and account.paused_until > now:
+            return Wait((account.paused_until - now).total_seconds(), account.pause_reason)
+        held = PiktidCreation.objects.filter(
+            job=job, sent_at__isnull=True, created_at__gt=now - RESERVATION_TTL
+        )
+        if held.exists():
+            return None
+        window = timedelta(seconds=settings.PIKTID_CREATE_WINDOW_S)
+        recent = PiktidCreation.objects.filter(account_key=account_key).filter(
+            Q(created_at__gt=now - window) | Q(sent_at__gt=now - window)
+        )
+        in_flight = PiktidCreation.objects.filter(
+            account_key=account_key, sent_at__isnull=True, created_at__gt=now - RESERVATION_TTL
+        )
+        creations = recent.count() + in_flight.exclude(pk__in=recent.values("pk")).count()
+        active = (
+            _active_jobs(account_key, exclude=job.pk)
+            + in_flight.exclude(job__status__in=[Job.Status.SUBMITTING, Job.Status.RUNNING]).count()
+        )
+        ahead = _jobs_ahead(job, account_key, now)
+        free = min(settings.PIKTID_CREATE_LIMIT - creations, settings.PIKTID_ACTIVE_LIMIT - active)
+        if free > ahead:
+            PiktidCreation.objects.create(account_key=account_key, job=job, created_at=now)
+            Job.objects.filter(pk=job.pk).update(waiting_reason="", updated_at=now)
+            return None
+        if settings.PIKTID_ACTIVE_LIMIT - active <= ahead:
+            seconds = float(settings.PIKTID_ACTIVE_WAIT_S)
+            why = f"{active} PiktID jobs of this account are running (limit {settings.PIKTID_ACTIVE_LIMIT})"
+        else:
+            # The next slot frees when the oldest creation of the window ages out.
+            oldest = recent.order_by("created_at").values_list("sent_at", "created_at").first()
+            stamp = (oldest[0] or oldest[1]) if oldest else now
+            seconds = max(0.5, (stamp + window - now).total_seconds() + 0.05)
+            why = f"{creations} jobs were created in the last {settings.PIKTID_CREATE_WINDOW_S} s"
+        ahead_text = f"{ahead} job{'s' if ahead != 1 else ''} ahead" if ahead else "next in line"
+        reason = f"Waiting for PiktID's limit: {ahead_text} ({why})."
+        Job.objects.filter(pk=job.pk).update(waiting_reason=reason[:300], updated_at=now)
+        return Wait(seconds, reason)
+
+
+@contextmanager
+def _account_lock(account_key: str) -> Iterator[PiktidAccount]:
+    """The account row, locked for the rest of the transaction (SQLite: the write lock serialises)."""
+    with suppress(IntegrityError):  # a twin created it at the same moment
+        PiktidAccount.objects.get_or_create(key=account_key)
+    with transaction.atomic():
+        yield PiktidAccount.objects.select_for_update().get(key=account_key)
+
+
+def _active_jobs(account_key: str, *, exclude: int) -> int:
+    return (
+        Job.objects.filter(engine=Job.Engine.PIKTID, account_key=account_key)
+        .filter(
+            Q(status=Job.Status.SUBMITTING)
+            | (Q(status=Job.Status.RUNNING) & ~Q(remote_status__in=TERMINAL_JOB_STATUSES))
+        )
+        .exclude(pk=exclude)
+        .count()
+    )
+
+
+def _jobs_ahead(job: Job, account_key: str, now: datetime) -> int:
+    """Queued jobs of the same account that were queued earlier and are still being looked after."""
+    return (
+        Job.objects.filter(
+            engine=Job.Engine.PIKTID,
+            account_key=account_key,
+            status=Job.Status.QUEUED,
+            queued_at__lt=job.queued_at or now,
+            updated_at__gt=now - WAITER_TTL,
+        )
+        .exclude(pk=job.pk)
+        .count()
+    )
+
+
+def _wake_next(account_key: str) -> None:
+    """Hand a freed slot to the longest-waiting job of the account at once instead of at its next check."""
+    waiting = (
+        Job.objects.filter(engine=Job.Engine.PIKTID, account_key=account_key, status=Job.Status.QUEUED)
+        .order_by("queued_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if waiting is not None and queue.supports_later():
+        queue.enqueue("piktid_submit_task", job_id=waiting)
+
+
+def queue_position(job: Job) -> int:
+    """How many jobs of the same PiktID account wait ahead of this one (for the job page)."""
+    if job.status != Job.Status.QUEUED or not job.account_key:
+        return 0
+    return _jobs_ahead(job, job.account_key, timezone.now())
+
+
+def _limiter_release(job: Job) -> None:
+    """Give back a slot that was never used for a creation (the job stopped before posting, or a 429)."""
+    PiktidCreation.objects.filter(job=job, sent_at__isnull=True).delete()
+
+
+# ---------------------------------------------------------------- submission
+
+
+def piktid_submit(*, job_id: int, credentials: PiktidCredentials | None = None) -> Wait | None:
+    """Move a queued PiktID job towards running; returns a Wait when it must be tried again later.
+
+    Safe to repeat and to run after a crash: a job already created is left alone, a job left in
+    `submitting` is reconciled before anything is re-sent. Raises nothing for PiktID's refusals: the job
+    fails with PiktID's reason instead.
+    """
+    job = Job.objects.select_related("project").get(pk=job_id)
+    if job.status == Job.Status.SUBMITTING:
+        return piktid_reconcile(job_id=job_id, credentials=credentials)
+    if job.status != Job.Status.QUEUED:
+        return None
+    credentials = credentials or piktid_credentials(job.team)
+    if credentials is None:
+        job_fail(
+            job_id=job.pk,
+            message="This team has no usable PiktID connection: connect a token in Team settings first.",
+        )
+        return None
+    if job.account_key != credentials.account_key:
+        Job.objects.filter(pk=job.pk).update(account_key=credentials.account_key)
+        job.account_key = credentials.account_key
+    wait = limiter_acquire(job=job, account_key=credentials.account_key)
+    if wait is not None:
+        return wait
+    client = piktid_client(credentials)
+    try:
+        project_id = _remote_project(client, job.project, credentials.account_key)
+        images = _push_photos(client, job, credentials.account_key)
+        account = client.me()
+        if account.credits < job.estimated_credits:
+            _limiter_release(job)
+            job_fail(job_id=job.pk, message=_credits_message(job.estimated_credits, account.credits))
+            return None
+        with transaction.atomic():
+            # Committed before the request leaves: a crash from here on is reconciled, never blindly resent.
+            if not job_transition(
+                job_id=job.pk,
+                to=Job.Status.SUBMITTING,
+                submit_requested_at=timezone.now(),
+                submit_attempts=job.submit_attempts + 1,
+                remote_project_id=project_id,
+            ):
+                _limiter_release(job)
+                return None  # canceled meanwhile
+            PiktidCreation.objects.filter(job=job, sent_at__isnull=True).update(sent_at=timezone.now())
+        return _create(client, job, project_id, images, credentials)
+    except PiktidError as exc:
+        return _refused(job, exc, credentials)
+    finally:
+        client.close()
+
+
+def _create(
+    client: PiktidClient, job: Job, project_id: str, images: list[ImageRef], credentials: PiktidCredentials
+) -> Wait | None:
+    try:
+        created = client.create_packshot(
+            project_id=project_id,
+            images=images,
+            instructions=_remote_instructions(job.instructions),
+            options=job.options,
+            post_process=bool(job.request.get("post_process", False)),
+        )
+    except (PiktidServerError, PiktidConnectionError) as exc:
+        if isinstance(exc, PiktidConnectionError) and not exc.maybe_sent:
+            return _back_to_queue(job, f"PiktID could not be reached ({exc}); trying again.", 15)
+        log.warning("Job %s: the answer to create-packshot was lost (%s); reconciling", job.pk, exc)
+        return piktid_reconcile(job_id=job.pk, credentials=credentials, client=client)
+    _running(job, created.job_id)
+    return None
+
+
+def _running(job: Job, remote_job_id: str) -> None:
+    with transaction.atomic():
+        if job_transition(
+            job_id=job.pk, to=Job.Status.RUNNING, remote_job_id=remote_job_id, remote_status="pending"
+        ):
+            job.refresh_from_db()
+            results_create(job=job)
+            queue.enqueue("piktid_poll_task", job_id=job.pk, run_after=_later(settings.PIKTID_POLL_S))
+        else:
+            log.warning("Job %s was created at PiktID as %s but had stopped meanwhile", job.pk, remote_job_id)
+
+
+def _back_to_queue(job: Job, reason: str, seconds: float) -> Wait:
+    with transaction.atomic():
+        job_transition(job_id=job.pk, to=Job.Status.QUEUED, waiting_reason=reason[:300])
+        _limiter_release(job)
+    return Wait(seconds, reason)
+
+
+def _refused(job: Job, exc: PiktidError, credentials: PiktidCredentials) -> Wait | None:
+    """PiktID said no (or could not be asked): wait, or fail the job with PiktID's own reason."""
+    if isinstance(exc, PiktidRateLimitError):
+        seconds = exc.retry_after if exc.retry_after is not None else settings.PIKTID_RATE_LIMIT_WAIT_S
+        seconds = min(max(seconds, 1.0), 300.0)
+        return _back_to_queue(
+            job, f"PiktID asked us to slow down (429); trying again in {seconds:.0f} s.", seconds
+        )
+    if isinstance(exc, (PiktidServerError, PiktidConnectionError)):
+        # Before the creation request: nothing was created, so simply try again later.
+        return _back_to_queue(job, f"PiktID is not answering properly ({exc}); trying again.", 30)
+    _limiter_release(job)
+    if isinstance(exc, PiktidAuthError):
+        piktid_token_invalid(account_key=credentials.account_key, reason=str(exc))
+        message = (
+            "PiktID refused the team's token (401). An owner or admin must save a new one in Team settings."
+        )
+    elif isinstance(exc, PiktidInsufficientCreditsError):
+        message = _credits_message(exc.required_credits or job.estimated_credits, exc.user_credits)
+    elif isinstance(exc, PiktidBadRequestError):
+        details = "; ".join(
+            f"{d.get('field') or 'request'}: {d.get('message')}" for d in exc.details if isinstance(d, dict)
+        )
+        message = f"PiktID refused the job: {exc}" + (f" ({details})" if details else "")
+    elif isinstance(exc, PiktidForbiddenError):
+        message = f"PiktID refused the job (403: your plan does not allow it, e.g. this output size): {exc}"
+    elif isinstance(exc, PiktidNotFoundError):
+        message = f"PiktID did not find the project or a photo (404): {exc}"
+        Project.objects.filter(pk=job.project_id).update(remote_ids={})  # re-create it next time
+    else:
+        message = f"PiktID refused the job: {exc}"
+    job_fail(job_id=job.pk, message=message)
+    return None
+
+
+def _credits_message(required: float | None, available: float | None) -> str:
+    def number(value: float | None) -> str:
+        return "an unknown number of" if value is None else f"{value:g}"
+
+    return (
+        f"Not enough PiktID credits: this job needs {number(required)}, the account has {number(available)}."
+    )
+
+
+def _remote_project(client: PiktidClient, project: Project, account_key: str) -> str:
+    """One PiktID project per project of ours and account, created the first time a job needs it."""
+    project.refresh_from_db(fields=["remote_ids"])
+    if remote := project.remote_ids.get(account_key):
+        return remote
+    remote = client.project_create(f"{project.name} ({project.pk})"[:128]).id
+    with transaction.atomic():
+        fresh = Project.objects.select_for_update().get(pk=project.pk)
+        fresh.remote_ids = {**fresh.remote_ids, account_key: remote}
+        fresh.save(update_fields=["remote_ids"])
+    return remote
+
+
+def _push_photos(client: PiktidClient, job: Job, account_key: str) -> list[ImageRef]:
+    """Each photo not yet at PiktID under this account: a fresh pre-signed URL, then the PUT at once."""
+    images = []
+    for upload in job.uploads.all():
+        file_id = upload.remote_file_ids.get(account_key)
+        if not file_id:
+            extension = upload.file.name.rsplit(".", 1)[-1].lower()
+            file_id = client.upload(
+                f"photo_{upload.pk}.{'jpg' if extension == 'jpeg' else extension}",
+                lambda upload=upload: upload.file.open("rb"),
+                upload.file.size,
+            )
+            upload.remote_file_ids = {**upload.remote_file_ids, account_key: file_id}
+            upload.save(update_fields=["remote_file_ids"])
+        images.append(ImageRef(file_id, upload.note))
+    return images
+
+
+_METADATA_KEYS = ("preset_name", "category_names")
+
+
+def _remote_instructions(instructions: list[dict]) -> list[dict]:
+    """The validated snapshot as PiktID takes it (its metadata fields are accepted as they are)."""
+    return [
+        {k: v for k, v in i.items() if v not in (None, "", {}) or k in _METADATA_KEYS} for i in instructions
+    ]
+
+
+# ---------------------------------------------------------------- crash safety
+
+
+def piktid_reconcile(
+    *, job_id: int, credentials: PiktidCredentials | None = None, client: PiktidClient | None = None
+) -> Wait | None:
+    """A job whose create request may or may not have reached PiktID: find it there, or resend once sure.
+
+    PiktID's gallery lists the project's jobs newest first; one created since our request (less clock skew),
+    with the same number of outputs and not already ours, is this job. Only when the look-up succeeds and
+    finds none is the request sent again. When the look-up keeps failing the job stops with a message and
+    can be submitted again by a person.
+    """
+    job = Job.objects.get(pk=job_id)
+    if job.status != Job.Status.SUBMITTING:
+        return None
+    credentials = credentials or piktid_credentials(job.team)
+    if credentials is None:
+        job_fail(job_id=job.pk, message="This team's PiktID connection is gone; the job cannot be checked.")
+        return None
+    own_client = client is None
+    client = client or piktid_client(credentials)
+    try:
+        since = (job.submit_requested_at or job.queued_at or timezone.now()) - CLOCK_SKEW
+        claimed = set(
+            Job.objects.filter(account_key=credentials.account_key)
+            .exclude(remote_job_id="")
+            .values_list("remote_job_id", flat=True)
+        )
+        for page in range(1, 4):
+            listed = client.gallery_jobs(project_id=job.remote_project_id, page=page, per_page=20)
+            for remote in listed:
+                created = _parse_time(remote.created_at)
+                if created is not None and created < since:
+                    listed = []
+                    break
+                if remote.job_id not in claimed and remote.total_images in (job.total_outputs, 0):
+                    _running(job, remote.job_id)
+                    return None
+            if len(listed) < 20:
+                break
+    except PiktidError as exc:
+        failures = job.submit_attempts
+        if failures >= settings.PIKTID_RECONCILE_ATTEMPTS:
+            job_fail(
+                job_id=job.pk,
+                message=(
+                    "We could not find out whether PiktID created this job (it did not answer: "
+                    f"{exc}). Check PiktID's app, then use “Submit again” if it is not there."
+                ),
+            )
+            return None
+        Job.objects.filter(pk=job.pk).update(submit_attempts=failures + 1)
+        return Wait(30.0 * (failures + 1), "Checking with PiktID whether the job was created…")
+    finally:
+        if own_client:
+            client.close()
+    # Certainly not created: back in line for a fresh creation slot.
+    return _back_to_queue(job, "PiktID had not created the job; sending it again.", 1)
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def job_resubmit(*, job: Job) -> Job:
+    """“Submit again”: a PiktID job stopped before we knew whether PiktID had it goes back in the queue."""
+    if job.engine != Job.Engine.PIKTID or job.status != Job.Status.FAILED or job.remote_job_id:
+        raise JobStateError("Only a PiktID job that never reached PiktID can be submitted again.")
+    with transaction.atomic():
+        if not job_transition(job_id=job.pk, to=Job.Status.QUEUED, error_message="", finished_at=None):
+            raise JobStateError("This job has moved on meanwhile.")
+        Result.objects.filter(job=job).delete()
+        queue.enqueue("piktid_submit_task", job_id=job.pk)
+    job.refresh_from_db()
+    return job
+
+
+# ---------------------------------------------------------------- status and results
+
+
+def piktid_sync(*, job_id: int, credentials: PiktidCredentials | None = None) -> bool:
+    """Copy every finished output of a PiktID job into our storage and apply its state; True when done.
+
+    Safe to run several times at once (webhook, SSE, poller): an output already stored is not fetched
+    again, and a twin's copy is dropped by the event service.
+    """
+    job = Job.objects.get(pk=job_id)
+    if not job.remote_job_id or job.status not in (Job.Status.RUNNING, *OUTCOME_STATES):
+        return True
+    credentials = credentials or piktid_credentials(job.team)
+    if credentials is None:
+        return False
+    client = piktid_client(credentials)
+    try:
+        remote = client.job_results(job.remote_job_id)
+        for item in remote.results:
+            _sync_output(client, job, item)
+    except PiktidAuthError as exc:
+        piktid_token_invalid(account_key=credentials.account_key, reason=str(exc))
+        return False
+    finally:
+        client.close()
+    return _sync_job(job, remote)
+
+
+def _sync_output(client: PiktidClient, job: Job, item: ResultItem) -> None:
+    slot = (item.group_index, item.image_index, item.version)
+    current = Result.objects.filter(
+        job=job, instruction_index=slot[0], variation_index=slot[1], version=slot[2]
+    ).first()
+    if current is not None and current.is_done:
+        return
+    event_id = f"piktid-{job.remote_job_id}-{slot[0]}-{slot[1]}-v{slot[2]}-{item.status}"
+    if item.status == "completed" and item.full_size_url:
+        _store_remote_output(client, job, item, event_id)
+    elif item.status == "failed":
+        engine_event_apply(
+            source="piktid",
+            event_id=event_id,
+            job_id=job.pk,
+            output=OutputEvent(
+                *slot, "failed", error=item.error_message or "PiktID could not make this output."
+            ),
+        )
+    elif item.status == "processing":
+        engine_event_apply(
+            source="piktid", event_id=event_id, job_id=job.pk, output=OutputEvent(*slot, "processing")
+        )
+
+
+def _store_remote_output(client: PiktidClient, job: Job, item: ResultItem, event_id: str) -> None:
+    slot = (item.group_index, item.image_index, item.version)
+    limit = settings.PIKTID_MAX_RESULT_MB * 1024 * 1024
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
+        try:
+            size = client.fetch_file(item.full_size_url, spool, max_bytes=limit)
+            spool.seek(0)
+            data = spool.read()
+            image = imaging.load_image(data, max_pixels=settings.PACKSHOT_MAX_PIXELS * 2)
+        except (UnsafeUrlError, imaging.ImageError) as exc:
+            log.warning("Job %s: output %s refused: %s", job.pk, slot, exc)
+            engine_event_apply(
+                source="piktid",
+                event_id=event_id + "-refused",
+                job_id=job.pk,
+                output=OutputEvent(*slot, "failed", error=f"PiktID's file could not be taken: {exc}"),
+            )
+            return
+    fmt = "png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "jpg"
+    output_store_and_apply(
+        job=job,
+        source="piktid",
+        event_id=event_id,
+        data=data,
+        thumbnail=imaging.thumbnail(image),
+        event=OutputEvent(
+            *slot,
+            "completed",
+            width=image.width,
+            height=image.height,
+            format=fmt,
+            bytes=size,
+            model_used=item.model_used[:50],
+            quality_score=item.quality_score,
+        ),
+    )
+
+
+def _sync_job(job: Job, remote: JobResults) -> bool:
+    """Keep PiktID's job-level facts; a finished remote job closes outputs PiktID never delivered."""
+    Job.objects.filter(pk=job.pk).update(
+        remote_status=remote.status[:30],
+        credits_used=remote.credits_used,
+        remote_metadata=remote.raw,
+        last_event_at=timezone.now(),
+    )
+    if remote.status not in TERMINAL_JOB_STATUSES:
+        return False
+    _wake_next(job.account_key)  # an active slot of the account just freed
+    reported = {(i.group_index, i.image_index, i.version) for i in remote.results}
+    unfinished = Result.objects.filter(job=job, status__in=[Result.Status.PENDING, Result.Status.PROCESSING])
+    for result in unfinished:
+        if (result.instruction_index, result.variation_index, result.version) in reported:
+            continue  # reported but not fetched yet (e.g. a refused URL is already failed): leave it
+        error = remote.error_message or f"PiktID ended the job ({remote.status}) without this output."
+        engine_event_apply(
+            source="piktid",
+            event_id=f"piktid-{job.remote_job_id}-{result.instruction_index}-{result.variation_index}"
+            f"-v{result.version}-missing",
+            job_id=job.pk,
+            output=OutputEvent(
+                result.instruction_index, result.variation_index, result.version, "failed", error=error
+            ),
+        )
+    return not Result.objects.filter(
+        job=job, status__in=[Result.Status.PENDING, Result.Status.PROCESSING]
+    ).exists()
+
+
+def piktid_poll(*, job_id: int) -> float | None:
+    """The poller's step for a job with no news for a while; returns seconds until the next poll, or None.
+
+    A 404 just after creation is normal (PiktID takes a moment to list a job): try again later.
+    """
+    job = Job.objects.get(pk=job_id)
+    if not job.remote_job_id or not _has_unfinished(job):
+        return None
+    quiet_for = (timezone.now() - (job.last_event_at or job.started_at or timezone.now())).total_seconds()
+    if job.last_event_at and quiet_for < settings.PIKTID_POLL_S:
+        return settings.PIKTID_POLL_S - quiet_for  # news came by webhook or SSE: nothing to ask yet
+    try:
+        done = piktid_sync(job_id=job_id)
+    except PiktidNotFoundError:
+        age = (timezone.now() - (job.started_at or timezone.now())).total_seconds()
+        if age > settings.PIKTID_NOT_FOUND_GRACE_S:
+            job_fail(job_id=job.pk, message="PiktID no longer knows this job (404).")
+            return None
+        return 5.0
+    except PiktidError as exc:
+        log.warning("Job %s: polling PiktID failed: %s", job.pk, exc)
+        return float(settings.PIKTID_POLL_S)
+    return None if done else float(settings.PIKTID_POLL_S)
+
+
+def _has_unfinished(job: Job) -> bool:
+    return (
+        job.status == Job.Status.RUNNING
+        or Result.objects.filter(
+            job=job, status__in=[Result.Status.PENDING, Result.Status.PROCESSING]
+        ).exists()
+    )
+
+
+def _later(seconds: float) -> datetime | None:
+    return timezone.now() + timedelta(seconds=seconds) if queue.supports_later() else None
+
+
+# ---------------------------------------------------------------- notifications (webhook, SSE)
+
+
+def piktid_notification_handle(*, account_key: str, notification: Notification) -> int | None:
+    """Record one PiktID notification once and queue the sync of the job it names; returns that job's id.
+
+    The job is found through our own (account, remote job id) mapping, never through ids alone, so an
+    event can only ever touch a job of the account it came from. Repeats are recorded once and ignored.
+    """
+    data = notification.data if isinstance(notification.data, dict) else {}
+    remote_job_id = str(data.get("id_task") or data.get("job_id") or "")
+    job = (
+        Job.objects.filter(account_key=account_key, remote_job_id=remote_job_id).first()
+        if remote_job_id
+        else None
+    )
+    fresh = engine_event_apply(
+        source=f"piktid:{account_key[:12]}",
+        event_id=str(notification.id),
+        job_id=job.pk if job else None,
+        name=notification.name,
+        payload={"data": data, "timestamp": notification.timestamp},
+    )
+    if fresh and job is not None and notification.name in ("batch_edit", "image_result"):
+        queue.enqueue("piktid_sync_task", job_id=job.pk)
+    return job.pk if job else None
+
+
+def piktid_notification_seen(*, account_key: str, notification_id: int) -> bool:
+    return EngineEvent.objects.filter(
+        source=f"piktid:{account_key[:12]}", event_id=str(notification_id)
+    ).exists()
+
+
+# ---------------------------------------------------------------- regenerate
+
+
+def piktid_regenerate(*, result: Result) -> Result:
+    """Ask PiktID for a new version of one output; earlier versions stay viewable."""
+    job = Job.objects.get(pk=result.job_id)
+    if job.status not in OUTCOME_STATES or not job.remote_job_id:
+        raise JobStateError("Outputs can be regenerated once the job has finished.")
+    credentials = piktid_credentials(job.team)
+    if credentials is None:
+        raise PackshotError("This team has no usable PiktID connection.")
+    newest = (
+        Result.objects.filter(
+            job=job, instruction_index=result.instruction_index, variation_index=result.variation_index
+        )
+        .order_by("-version")
+        .first()
+    )
+    if not newest.is_done:
+        raise JobStateError("This output is already being regenerated.")
+    client = piktid_client(credentials)
+    try:
+        client.regenerate(
+            job.remote_job_id, group_index=result.instruction_index, image_index=result.variation_index
+        )
+    except PiktidAuthError as exc:
+        piktid_token_invalid(account_key=credentials.account_key, reason=str(exc))
+        raise PackshotError("PiktID refused the team's token (401).") from exc
+    except PiktidError as exc:
+        raise PackshotError(f"PiktID could not regenerate this output: {exc}") from exc
+    finally:
+        client.close()
+    fresh, _ = Result.objects.get_or_create(
+        job=job,
+        instruction_index=result.instruction_index,
+        variation_index=result.variation_index,
+        version=newest.version + 1,
+    )
+    queue.enqueue("piktid_poll_task", job_id=job.pk, run_after=_later(settings.PIKTID_POLL_S))
+    return fresh
+
+
+def piktid_notification_delete(*, team_id: int, notification_id: int) -> None:
+    """DELETE /notifications/{id} with the team's credentials (404 counts as deleted)."""
+    credentials = piktid_credentials(Team.objects.get(pk=team_id))
+    if credentials is None:
+        return
+    with piktid_client(credentials) as client:
+        client.notification_delete(notification_id)
+
+
+def piktid_webhook_receive(*, team: Team, notification: Notification) -> int | None:
+    """A verified webhook delivery for `team`: recorded once, its job's sync and the deletion queued.
+
+    Nothing here talks to PiktID: the view answers at once and tasks do the rest.
+    """
+    account_key = (
+        PiktidConnection.objects.filter(team=team).values_list("account_key", flat=True).first() or ""
+    )
+    fresh = not piktid_notification_seen(account_key=account_key, notification_id=notification.id)
+    job_id = piktid_notification_handle(account_key=account_key, notification=notification)
+    piktid_delivery_record(team=team, status=f"200 {notification.name}")
+    if fresh and notification.name != "ping":
+        queue.enqueue("piktid_notification_delete_task", team_id=team.pk, notification_id=notification.id)
+    return job_id
+
+
+def result_regenerate(*, result: Result) -> Result:
+    """A new version of one output on the job's own engine (local: a new seed; PiktID: its regenerate)."""
+    if result.job.engine == Job.Engine.PIKTID:
+        return piktid_regenerate(result=result)
+    return result_regenerate_local(result=result)

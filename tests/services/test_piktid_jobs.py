@@ -1,0 +1,336 @@
+"""Jobs on the PiktID engine, end to end against the fake PiktID server (a real HTTP server on loopback)."""
+
+import json
+
+import pytest
+import stamina
+
+from packshots import services
+from packshots.engines.piktid.webhooks import sign
+from packshots.models import EngineEvent, Job, PiktidCreation, Result
+from tests import factories
+from tests.piktid.fixtures import FAKE_TOKEN
+
+TWO_INSTRUCTIONS = [
+    {
+        "style": "ghost_mannequin",
+        "num_variations": 2,
+        "options": {"size": "1K", "ar": "3:4", "format": "jpg"},
+    },
+    {"style": "flat_lay", "surface": "linen", "options": {"size": "1K", "ar": "1:1", "format": "png"}},
+]
+
+
+@pytest.fixture(autouse=True)
+def piktid_settings(fake_piktid, settings):
+    settings.PIKTID_TOKEN = FAKE_TOKEN  # the connection of teams that saved none
+    settings.PIKTID_BASE_URL = fake_piktid.base_url
+    fake_piktid.output_delay = None  # outputs are made when a test says so (finish / advance)
+    with stamina.set_testing(True, attempts=3):
+        yield
+
+
+def piktid_draft(team, member, *, photos=2, instructions=TWO_INSTRUCTIONS):
+    job = factories.make_draft(team=team, user=member, photos=photos, instructions=instructions)
+    return services.job_set_options(job=job, engine="piktid", options={"model": "auto"}, post_process=False)
+
+
+def run_to_the_end(fake, job: Job) -> Job:
+    fake.finish(job.remote_job_id)
+    assert services.piktid_sync(job_id=job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def test_a_job_runs_on_piktid_and_every_output_lands_in_our_storage(team, member, fake_piktid):
+    job = factories.start_job(piktid_draft(team, member))
+    assert job.status == Job.Status.RUNNING and job.remote_job_id
+    assert job.remote_project_id and len(fake_piktid.creations()) == 1
+    sent = fake_piktid.creations()[0].json()
+    assert sent["instructions"][1]["surface"] == "linen" and len(sent["images"]) == 2
+    job = run_to_the_end(fake_piktid, job)
+    assert job.status == Job.Status.COMPLETED and job.progress == 100
+    results = list(job.results.order_by("instruction_index", "variation_index"))
+    assert [(r.instruction_index, r.variation_index, r.status) for r in results] == [
+        (0, 0, "completed"),
+        (0, 1, "completed"),
+        (1, 0, "completed"),
+    ]
+    flat = results[2]
+    assert flat.format == "png" and flat.model_used and flat.image.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert job.remote_metadata["job_id"] == job.remote_job_id  # what metadata.json holds
+    assert job.credits_used is not None
+
+
+def test_photos_and_project_are_pushed_once_per_account(team, member, fake_piktid):
+    first = factories.start_job(piktid_draft(team, member))
+    second = factories.start_job(piktid_draft(team, member))
+    assert fake_piktid.count("POST", "/project") == 1  # one PiktID project per project of ours
+    assert first.remote_project_id == second.remote_project_id
+    assert fake_piktid.count("POST", "/upload") == 4  # each job owns its photos
+
+
+def test_a_job_the_account_cannot_pay_is_stopped_before_submission(team, member, fake_piktid):
+    fake_piktid.accounts[FAKE_TOKEN].credits = 4
+    job = factories.start_job(piktid_draft(team, member))
+    assert job.status == Job.Status.FAILED
+    assert job.error_message == "Not enough PiktID credits: this job needs 9, the account has 4."
+    assert fake_piktid.creations() == []
+
+
+def test_a_402_fails_the_job_with_both_numbers_and_is_not_retried(team, member, fake_piktid):
+    body = {
+        "error": "Insufficient credits",
+        "required_credits": 9.0,
+        "in_progress_credits": 5.0,
+        "user_credits": 3.0,
+    }
+    fake_piktid.fail_next("POST", "/create-packshot", 402, body=body)
+    job = factories.start_job(piktid_draft(team, member))
+    assert job.status == Job.Status.FAILED and "needs 9, the account has 3" in job.error_message
+    assert len(fake_piktid.creations()) == 1
+
+
+def test_a_401_marks_the_token_invalid_and_stops_the_team(team, member, fake_piktid):
+    fake_piktid.fail_next("POST", "/create-packshot", 401)
+    job = factories.start_job(piktid_draft(team, member))
+    assert job.status == Job.Status.FAILED and "401" in job.error_message
+    assert services.piktid_credentials(team) is None
+    assert FAKE_TOKEN not in job.error_message
+
+
+def test_a_400_shows_piktids_field_details(team, member, fake_piktid):
+    body = {"error": "Invalid request", "detail": [{"field": "anchor_index", "message": "out of range"}]}
+    fake_piktid.fail_next("POST", "/create-packshot", 400, body=body)
+    job = factories.start_job(piktid_draft(team, member))
+    assert job.status == Job.Status.FAILED and "anchor_index: out of range" in job.error_message
+
+
+def test_a_429_puts_the_job_back_in_line_with_the_wait(team, member, fake_piktid):
+    fake_piktid.fail_next("POST", "/create-packshot", 429, headers={"Retry-After": "42"})
+    job = factories.start_job(piktid_draft(team, member))
+    assert job.status == Job.Status.QUEUED and "429" in job.waiting_reason
+    assert not PiktidCreation.objects.filter(job=job, sent_at__isnull=True).exists()
+    assert services.piktid_submit(job_id=job.pk) is None  # the next try goes through
+    job.refresh_from_db()
+    assert job.status == Job.Status.RUNNING
+
+
+def test_a_lost_answer_is_reconciled_without_a_second_creation(team, member, fake_piktid):
+    # PiktID created the job, but the answer never arrived (500 after acting).
+    fake_piktid.fail_next("POST", "/create-packshot", 500, after=True)
+    job = factories.start_job(piktid_draft(team, member))
+    assert job.status == Job.Status.RUNNING and job.remote_job_id in fake_piktid.jobs
+    assert len(fake_piktid.creations()) == 1
+
+
+def test_a_request_that_never_arrived_is_sent_again_once_checked(team, member, fake_piktid):
+    fake_piktid.fail_next("POST", "/create-packshot", 502)  # refused before acting: no job at PiktID
+    job = factories.start_job(piktid_draft(team, member))
+    assert job.status == Job.Status.QUEUED  # PiktID's gallery showed no such job
+    assert services.piktid_submit(job_id=job.pk) is None
+    job.refresh_from_db()
+    assert job.status == Job.Status.RUNNING and len(fake_piktid.creations()) == 2
+    assert len(fake_piktid.jobs) == 1
+
+
+def test_a_worker_killed_mid_submit_is_reconciled_before_anything_is_resent(team, member, fake_piktid):
+    job = factories.start_job(piktid_draft(team, member))
+    remote = job.remote_job_id
+    # Rewind our side to "submitting" as a killed worker would leave it: the job exists at PiktID.
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.SUBMITTING, remote_job_id="")
+    Result.objects.filter(job=job).delete()
+    assert services.piktid_submit(job_id=job.pk) is None
+    job.refresh_from_db()
+    assert job.status == Job.Status.RUNNING and job.remote_job_id == remote
+    assert len(fake_piktid.creations()) == 1
+
+
+def test_when_piktid_cannot_be_asked_the_job_stops_and_can_be_submitted_again(
+    team, member, fake_piktid, settings
+):
+    settings.PIKTID_RECONCILE_ATTEMPTS = 2
+    fake_piktid.fail_next("POST", "/create-packshot", 0)  # the connection resets: maybe sent
+    fake_piktid.fail_next("GET", "/gallery/by-job", 503, times=50)
+    job = factories.start_job(piktid_draft(team, member))
+    assert job.status == Job.Status.SUBMITTING
+    services.piktid_submit(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and "Submit again" in job.error_message
+    fake_piktid.rules.clear()
+    with factories.TestCase.captureOnCommitCallbacks(execute=True):
+        services.job_resubmit(job=job)
+    job.refresh_from_db()
+    assert job.status == Job.Status.RUNNING
+
+
+def test_failed_outputs_show_piktids_message(team, member, fake_piktid):
+    fake_piktid.plan_next_job(failed_outputs={(0, 1): "Content refused by the model"})
+    job = run_to_the_end(fake_piktid, factories.start_job(piktid_draft(team, member)))
+    assert job.status == Job.Status.PARTIALLY_FAILED
+    failed = job.results.get(instruction_index=0, variation_index=1)
+    assert failed.status == "failed" and failed.error == "Content refused by the model"
+
+
+def test_a_job_piktid_fails_as_a_whole_fails_here_too(team, member, fake_piktid):
+    job = factories.start_job(piktid_draft(team, member))
+    fake_piktid.fail_job(job.remote_job_id, "The garment could not be detected")
+    services.piktid_sync(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and "could not be detected" in job.error_message
+
+
+def test_regenerate_makes_a_new_version_and_keeps_the_old_one(team, member, fake_piktid):
+    job = run_to_the_end(fake_piktid, factories.start_job(piktid_draft(team, member)))
+    first = job.results.get(instruction_index=1, variation_index=0)
+    fresh = services.result_regenerate(result=first)
+    assert fresh.version == 1 and fresh.status == "pending"
+    fake_piktid.finish(job.remote_job_id)
+    services.piktid_sync(job_id=job.pk)
+    fresh.refresh_from_db()
+    assert fresh.status == "completed" and fresh.image.name != first.image.name
+    assert job.results.filter(instruction_index=1, variation_index=0).count() == 2
+
+
+# ---------------------------------------------------------------- the limiter
+
+
+def test_the_limiter_lets_five_jobs_in_per_window_and_says_why_the_others_wait(team, member, fake_piktid):
+    jobs = []
+    for _ in range(7):
+        draft = piktid_draft(team, member, photos=1, instructions=[factories.WHITE_CUTOUT])
+        jobs.append(factories.start_job(draft))
+    statuses = [j.status for j in jobs]
+    assert statuses.count(Job.Status.RUNNING) == 5 and statuses.count(Job.Status.QUEUED) == 2
+    waiting = [j for j in jobs if j.status == Job.Status.QUEUED]
+    assert "Waiting for PiktID's limit" in waiting[0].waiting_reason
+    assert "1 job ahead" in waiting[1].waiting_reason
+    assert len(fake_piktid.creations()) == 5  # never a 429
+
+
+def test_active_jobs_of_an_account_are_capped_across_teams(
+    team, member, other_team, outsider, fake_piktid, settings
+):
+    settings.PIKTID_CREATE_LIMIT = 100
+    settings.PIKTID_ACTIVE_LIMIT = 2
+    a = factories.start_job(piktid_draft(team, member, photos=1, instructions=[factories.WHITE_CUTOUT]))
+    b = factories.start_job(
+        piktid_draft(other_team, outsider, photos=1, instructions=[factories.WHITE_CUTOUT])
+    )
+    c = factories.start_job(piktid_draft(team, member, photos=1, instructions=[factories.WHITE_CUTOUT]))
+    assert [a.status, b.status, c.status] == ["running", "running", "queued"]
+    run_to_the_end(fake_piktid, a)
+    assert services.piktid_submit(job_id=c.pk) is None
+    c.refresh_from_db()
+    assert c.status == Job.Status.RUNNING
+
+
+# ---------------------------------------------------------------- notifications and the webhook
+
+
+def connect_webhook(team, member, fake_piktid):
+    from accounts.models import PiktidConnection
+
+    services.piktid_connect(
+        team=team, user=member, token=FAKE_TOKEN, webhook_base_url="https://studio.example.com"
+    )
+    return PiktidConnection.objects.get(team=team)
+
+
+def deliver(client, connection, event: dict, *, secret: str | None = None):
+    body = json.dumps(event).encode()
+    return client.post(
+        f"/webhooks/piktid/{connection.webhook_key}/",
+        data=body,
+        content_type="application/json",
+        headers={"X-Webhook-Signature": sign(secret or connection.webhook_secret, body)},
+    )
+
+
+def test_a_signed_webhook_syncs_the_job_once(client, team, member, fake_piktid):
+    connection = connect_webhook(team, member, fake_piktid)
+    job = factories.start_job(piktid_draft(team, member))
+    fake_piktid.finish(job.remote_job_id)
+    event = {
+        "id": 9001,
+        "name": "batch_edit",
+        "timestamp": 1.0,
+        "data": {"id_task": job.remote_job_id, "status": "completed"},
+    }
+    with factories.TestCase.captureOnCommitCallbacks(execute=True):
+        assert deliver(client, connection, event).status_code == 204
+        assert deliver(client, connection, event).status_code == 204  # a re-delivery
+    job.refresh_from_db()
+    assert job.status == Job.Status.COMPLETED
+    assert EngineEvent.objects.filter(event_id="9001").count() == 1
+    assert fake_piktid.count("DELETE", "/notifications/9001") == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [("sha256=" + "0" * 64, 401), ("", 401), ("sha1=abc", 401), (None, 401)],
+)
+def test_forged_webhooks_change_nothing(client, team, member, fake_piktid, header, status):
+    connection = connect_webhook(team, member, fake_piktid)
+    before = EngineEvent.objects.count()
+    headers = {} if header is None else {"X-Webhook-Signature": header}
+    response = client.post(
+        f"/webhooks/piktid/{connection.webhook_key}/",
+        data=b'{"id": 1}',
+        content_type="application/json",
+        headers=headers,
+    )
+    assert response.status_code == status and EngineEvent.objects.count() == before
+
+
+def test_a_webhook_signed_for_another_team_is_refused(
+    client, team, member, other_team, outsider, fake_piktid
+):
+    connection = connect_webhook(team, member, fake_piktid)
+    response = deliver(client, connection, {"id": 5, "name": "ping", "data": {}}, secret="another-secret")
+    assert response.status_code == 401
+    assert (
+        client.post("/webhooks/piktid/not-a-key/", data=b"{}", content_type="application/json").status_code
+        == 404
+    )
+
+
+def test_a_malformed_but_signed_body_is_a_400(client, team, member, fake_piktid):
+    connection = connect_webhook(team, member, fake_piktid)
+    body = b"{not json"
+    response = client.post(
+        f"/webhooks/piktid/{connection.webhook_key}/",
+        data=body,
+        content_type="application/json",
+        headers={"X-Webhook-Signature": sign(connection.webhook_secret, body)},
+    )
+    assert response.status_code == 400
+
+
+def test_an_event_naming_another_accounts_job_touches_nothing(
+    client, team, member, other_team, outsider, fake_piktid, settings
+):
+    # Bravo's job runs on PIKTID_TOKEN; Alpha's webhook carries an event naming Bravo's remote job id.
+    job = factories.start_job(piktid_draft(other_team, outsider))
+    fake_piktid.add_account("alpha-own-token-000000")
+    services.piktid_connect(
+        team=team, user=member, token="alpha-own-token-000000", webhook_base_url="https://x.example"
+    )
+    from accounts.models import PiktidConnection
+
+    connection = PiktidConnection.objects.get(team=team)
+    event = {"id": 77, "name": "batch_edit", "data": {"id_task": job.remote_job_id, "status": "completed"}}
+    with factories.TestCase.captureOnCommitCallbacks(execute=True):
+        assert deliver(client, connection, event).status_code == 204
+    assert EngineEvent.objects.get(event_id="77").job is None
+
+
+def test_the_poller_copes_with_404_just_after_creation(team, member, fake_piktid, settings):
+    settings.PIKTID_POLL_S = 0  # every poll asks PiktID
+    job = factories.start_job(piktid_draft(team, member))
+    fake_piktid.fail_next("GET", f"/jobs/{job.remote_job_id}/results", 404)
+    assert services.piktid_poll(job_id=job.pk) == 5.0  # not listed yet: ask again soon
+    fake_piktid.finish(job.remote_job_id)
+    assert services.piktid_poll(job_id=job.pk) is None
+    job.refresh_from_db()
+    assert job.status == Job.Status.COMPLETED
