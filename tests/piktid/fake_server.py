@@ -220,6 +220,7 @@ class FakePiktid:
         self._url_secret = secrets.token_bytes(16)
         self._images: dict[tuple, bytes] = {}
         self._deliveries: queue.Queue = queue.Queue()
+        self._http: httpx.Client | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server: ThreadingHTTPServer | None = None
@@ -489,10 +490,13 @@ class FakePiktid:
         return event
 
     def _delivery_loop(self) -> None:
-        with httpx.Client() as http:
-            self._deliver_all(http)
+        try:
+            self._deliver_all()
+        finally:
+            if self._http is not None:
+                self._http.close()
 
-    def _deliver_all(self, http: httpx.Client) -> None:
+    def _deliver_all(self) -> None:
         while (item := self._deliveries.get()) is not None:
             account, event = item
             webhook = account.webhook
@@ -507,7 +511,9 @@ class FakePiktid:
                     if self.deliver is not None:
                         status = self.deliver(webhook["url"], body, headers)
                     else:
-                        status = http.post(
+                        # Made on first use: building an httpx client costs ~0.1 s.
+                        self._http = self._http or httpx.Client()
+                        status = self._http.post(
                             webhook["url"], content=body, headers=headers, timeout=self.webhook_timeout
                         ).status_code
                 except Exception as exc:

@@ -13,11 +13,13 @@ from the method, the path (no query string) and the response body.
 """
 
 import email.utils
+import functools
 import ipaddress
 import json
 import logging
 import math
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -165,6 +167,12 @@ class Notification:
 class StreamEvent:
     kind: str  # backfill | backfill_complete | live
     notification: Notification | None
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs ~0.1 s; one context serves every client of the process.
+    return httpx.create_ssl_context()
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -359,9 +367,12 @@ class PiktidClient:
             timeout=self._timeout,
             transport=transport,
             follow_redirects=False,
+            verify=_tls_context(),
         )
         # Pre-signed PUTs and result downloads go to other hosts and must not carry the token.
-        self._bare = httpx.Client(timeout=self._timeout, transport=transport, follow_redirects=False)
+        self._bare = httpx.Client(
+            timeout=self._timeout, transport=transport, follow_redirects=False, verify=_tls_context()
+        )
 
     def __repr__(self) -> str:
         return f"PiktidClient(base_url={self.base_url!r})"
