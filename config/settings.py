@@ -188,6 +188,14 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Packshot Studio <noreply@loc
 
 # Uploads stream to disk past 2.5 MB instead of living in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Ours first: it enforces PACKSHOT_MAX_UPLOAD_MB per file and per request while the body streams in.
+FILE_UPLOAD_HANDLERS = [
+    "packshots.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# The handler stops reading at the 11th photo; Django's own count is only the backstop (400) for odd bodies.
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
 PACKSHOT_MAX_UPLOAD_MB = env_int("PACKSHOT_MAX_UPLOAD_MB", 25)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 PACKSHOT_MAX_PIXELS = env_int("PACKSHOT_MAX_PIXELS", 40_000_000)

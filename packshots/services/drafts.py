@@ -2,34 +2,43 @@
 
 import hashlib
 import json
+import tempfile
 from functools import partial
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Max
 
 from accounts.models import User
 from packshots import imaging, queue
 from packshots import instructions as schema
-from packshots.engines import is_remote
+from packshots.engines import LOCAL, is_remote
 from packshots.errors import InvalidInstructionsError, JobStateError, PackshotError, UploadRejectedError
 from packshots.models import Job, Project, Upload
+from packshots.services.connections import piktid_credentials
 from packshots.services.jobs import job_transition
 from packshots.services.library import preset_save
 
 DEFAULT_REQUEST = {"instructions": [], "options": {"model": "auto"}, "post_process": False}
+THUMBNAIL_SIDE = 480
 
 
 # ---------------------------------------------------------------- the draft job (the wizard's state)
 
 
 def job_draft_create(*, project: Project, author: User, engine: str | None = None) -> Job:
+    """A new draft on the given engine, else the team's default, else the installation's (if it can run)."""
+    if engine is None:
+        engine = project.team.default_engine or settings.PACKSHOT_DEFAULT_ENGINE
+        if is_remote(engine) and piktid_credentials(project.team) is None:
+            engine = LOCAL
     return Job.objects.create(
         team=project.team,
         project=project,
         author=author,
-        engine=engine or settings.PACKSHOT_DEFAULT_ENGINE,
+        engine=engine,
         request=json.loads(json.dumps(DEFAULT_REQUEST)),
     )
 
@@ -39,10 +48,38 @@ def _require_draft(job: Job) -> None:
         raise JobStateError("This job has already been started; its photos and instructions are fixed.")
 
 
-def upload_add(*, job: Job, uploaded_by: User, file: File, note: str = "") -> Upload:
-    """Check one photo and keep it in our storage; a rejected file leaves nothing behind."""
+def _lock_draft(job: Job) -> None:
+    """Lock the job row until the transaction ends, reload `job` from it, and refuse unless it is a draft.
+
+    Every change to a draft and Start go through here, so "still a draft?" and the limits are decided on the
+    row as it is now, one request at a time (SQLite has no row locks: its IMMEDIATE transactions serialise
+    writers instead). Call it inside transaction.atomic, before reading anything else of the job.
+    """
+    try:
+        job.refresh_from_db(from_queryset=Job.objects.select_for_update())
+    except Job.DoesNotExist:
+        raise JobStateError("This draft has been discarded.") from None
     _require_draft(job)
+
+
+def _locked_upload(upload: Upload) -> None:
+    """Lock the photo's draft job and reload the photo, which a parallel request may have removed."""
+    _lock_draft(Job(pk=upload.job_id))
+    try:
+        upload.refresh_from_db()
+    except Upload.DoesNotExist:
+        raise PackshotError("That photo is no longer in this job.") from None
+
+
+def upload_add(*, job: Job, uploaded_by: User, file: File, note: str = "") -> Upload:
+    """Check one photo and keep it without its personal metadata; a refused photo leaves nothing behind.
+
+    The slow part (reading, decoding, storing) runs before the job row is locked; under the lock the draft
+    state and the photo count are checked again and the row is inserted, so parallel uploads never pass the
+    limit nor share an order, and a photo arriving after Start is refused and its files deleted.
+    """
     name = file.name or "photo"
+    _require_draft(job)
     if job.uploads.count() >= schema.MAX_IMAGES:
         raise UploadRejectedError(f"{name}: a job takes at most {schema.MAX_IMAGES} photos.")
     max_bytes = settings.PACKSHOT_MAX_UPLOAD_MB * 1024 * 1024
@@ -50,45 +87,74 @@ def upload_add(*, job: Job, uploaded_by: User, file: File, note: str = "") -> Up
         raise UploadRejectedError(f"{name}: the file is over the {settings.PACKSHOT_MAX_UPLOAD_MB} MB limit.")
     if len(note) > schema.MAX_NOTE_LENGTH:
         raise UploadRejectedError(f"{name}: the note is longer than {schema.MAX_NOTE_LENGTH} characters.")
-    # Whole file in memory (bounded by PACKSHOT_MAX_UPLOAD_MB): decoding needs it anyway.
-    file.seek(0)
-    data = file.read()
-    file.seek(0)
-    try:
-        info = imaging.probe(data, max_pixels=settings.PACKSHOT_MAX_PIXELS)
-        thumb = imaging.thumbnail(imaging.load_image(data, max_pixels=settings.PACKSHOT_MAX_PIXELS))
-    except imaging.ImageError as exc:
-        raise UploadRejectedError(f"{name}: {exc}") from exc
     upload = Upload(
         team_id=job.team_id,
         project_id=job.project_id,
         job=job,
         original_name=name[:255],
-        sha256=hashlib.sha256(data).hexdigest(),
-        bytes=len(data),
-        width=info.width,
-        height=info.height,
-        content_type=info.content_type,
         note=note.strip(),
-        order=(job.uploads.order_by("-order").values_list("order", flat=True).first() or 0) + 1,
         uploaded_by=uploaded_by,
     )
-    # Stored under the detected format's extension; the user's file name is kept only for display.
-    upload.file.save(f"original.{info.format.lower()}", file, save=False)
     try:
-        upload.thumbnail.save("thumb.jpg", ContentFile(thumb), save=False)
-        upload.save()
-    except Exception:
+        _store_photo(upload, file)
+    except imaging.ImageError as exc:
+        raise UploadRejectedError(f"{name}: {exc}") from exc
+    try:
+        with transaction.atomic():
+            try:
+                _lock_draft(job)
+            except JobStateError as exc:
+                raise UploadRejectedError(f"{name}: {exc}") from exc
+            if job.uploads.count() >= schema.MAX_IMAGES:
+                raise UploadRejectedError(f"{name}: a job takes at most {schema.MAX_IMAGES} photos.")
+            last = job.uploads.aggregate(last=Max("order"))["last"]
+            upload.order = 0 if last is None else last + 1
+            upload.save()
+    except BaseException:
         # Keep storage and database in step: no orphaned file for a row that never existed.
-        for stored in (upload.file, upload.thumbnail):
-            if stored.name:
-                stored.storage.delete(stored.name)
+        _delete_files(upload)
         raise
     return upload
 
 
+def _store_photo(upload: Upload, file: File) -> None:
+    """Check the photo, then store it without metadata plus a thumbnail, filling the upload's file fields.
+
+    Reads the upload in chunks from its (temporary) file: nothing holds the whole file, and only a JPEG's
+    reduced-scale draft or a PNG/WebP once (within PACKSHOT_MAX_PIXELS) is decoded, for the thumbnail.
+    """
+    max_pixels = settings.PACKSHOT_MAX_PIXELS
+    info = imaging.probe(file, max_pixels=max_pixels)
+    thumb = imaging.thumbnail(imaging.load_image(file, max_pixels=max_pixels, max_side=THUMBNAIL_SIDE))
+    with tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE) as clean:
+        imaging.strip_metadata(file, clean, format=info.format, orientation=info.orientation)
+        # What we store is what we describe: checksum and size of the stripped file.
+        digest, size = hashlib.sha256(), 0
+        clean.seek(0)
+        while chunk := clean.read(64 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+        upload.sha256, upload.bytes = digest.hexdigest(), size
+        upload.width, upload.height, upload.content_type = info.width, info.height, info.content_type
+        clean.seek(0)
+        try:
+            # Stored under the detected format's extension; the user's file name is kept only for display.
+            upload.file.save(f"original.{info.format.lower()}", File(clean), save=False)
+            upload.thumbnail.save("thumb.jpg", ContentFile(thumb), save=False)
+        except BaseException:
+            _delete_files(upload)
+            raise
+
+
+def _delete_files(upload: Upload) -> None:
+    for stored in (upload.file, upload.thumbnail):
+        if stored.name:
+            stored.storage.delete(stored.name)
+
+
+@transaction.atomic
 def upload_update_note(*, upload: Upload, note: str) -> Upload:
-    _require_draft(upload.job)
+    _locked_upload(upload)
     if len(note) > schema.MAX_NOTE_LENGTH:
         raise UploadRejectedError(f"The note is longer than {schema.MAX_NOTE_LENGTH} characters.")
     upload.note = note.strip()
@@ -99,16 +165,21 @@ def upload_update_note(*, upload: Upload, note: str) -> Upload:
 @transaction.atomic
 def upload_make_main(*, upload: Upload) -> None:
     """Put a photo first: the local engine renders from the first photo unless a note names the view."""
-    _require_draft(upload.job)
-    others = upload.job.uploads.exclude(pk=upload.pk).order_by("order", "pk")
+    _locked_upload(upload)
+    others = Upload.objects.filter(job_id=upload.job_id).exclude(pk=upload.pk).order_by("order", "pk")
     Upload.objects.filter(pk=upload.pk).update(order=0)
     for position, other in enumerate(others, start=1):
         Upload.objects.filter(pk=other.pk).update(order=position)
 
 
+@transaction.atomic
 def upload_remove(*, upload: Upload) -> None:
     """Take a photo out of a draft job (its file goes too: no job ever used it)."""
-    _require_draft(upload.job)
+    _locked_upload(upload)
+    _upload_delete(upload)
+
+
+def _upload_delete(upload: Upload) -> None:
     names = [f.name for f in (upload.file, upload.thumbnail, upload.cutout) if f.name]
     upload.delete()
     for name in names:
@@ -131,41 +202,67 @@ _UPLOAD_COPIED_FIELDS = (
 )
 
 
-@transaction.atomic
 def job_duplicate(*, job: Job, author: User) -> Job:
-    """A new draft with the same photos (copied, so each job owns its originals), instructions and options."""
-    draft = Job.objects.create(
-        team=job.team,
-        project=job.project,
+    """A new draft with the same photos (copied, so each job owns its originals), instructions and options.
+
+    The source is read under its row lock (one consistent view of a job that may be changing); the files are
+    copied after the lock is released, then the new draft is written in one transaction.
+    """
+    with transaction.atomic():
+        source = Job.objects.select_for_update().get(pk=job.pk)
+        uploads = list(source.uploads.all())
+    draft = Job(
+        team_id=source.team_id,
+        project_id=source.project_id,
         author=author,
-        engine=job.engine,
-        request=job.request,
-        total_outputs=job.total_outputs,
-        estimated_credits=job.estimated_credits,
+        engine=source.engine,
+        request=source.request,
+        total_outputs=source.total_outputs,
+        estimated_credits=source.estimated_credits,
     )
-    for upload in job.uploads.all():
-        copy = Upload(job=draft, uploaded_by=author, **{f: getattr(upload, f) for f in _UPLOAD_COPIED_FIELDS})
-        # The cutout comes along too: the same photo needs no second segmentation.
-        for field in ("file", "thumbnail", "cutout"):
-            source = getattr(upload, field)
-            if source.name:
-                with source.open("rb") as f:
-                    getattr(copy, field).save(source.name.rsplit("/", 1)[-1], File(f), save=False)
-        copy.save()
+    copies: list[Upload] = []
+    try:
+        for upload in uploads:
+            copy = Upload(uploaded_by=author, **{f: getattr(upload, f) for f in _UPLOAD_COPIED_FIELDS})
+            copies.append(copy)
+            # The cutout comes along too: the same photo needs no second segmentation.
+            for field in ("file", "thumbnail", "cutout"):
+                stored = getattr(upload, field)
+                if stored.name:
+                    with stored.open("rb") as f:
+                        getattr(copy, field).save(stored.name.rsplit("/", 1)[-1], File(f), save=False)
+        with transaction.atomic():
+            draft.save()
+            for copy in copies:
+                copy.job = draft
+                copy.save()
+    except FileNotFoundError:
+        _delete_copies(copies)
+        raise PackshotError("A photo of that job was removed while it was being copied; try again.") from None
+    except BaseException:
+        _delete_copies(copies)
+        raise
     return draft
+
+
+def _delete_copies(copies: list[Upload]) -> None:
+    for copy in copies:
+        for stored in (copy.file, copy.thumbnail, copy.cutout):
+            if stored.name:
+                stored.storage.delete(stored.name)
 
 
 @transaction.atomic
 def job_discard(*, job: Job) -> None:
     """Throw away a draft and its photos (a started job is never deleted from the app)."""
-    _require_draft(job)
+    _lock_draft(job)
     for upload in job.uploads.all():
-        upload_remove(upload=upload)
+        _upload_delete(upload)
     job.delete()
 
 
-def job_set_instructions(*, job: Job, instructions: list[dict]) -> Job:
-    _require_draft(job)
+def _instructions_save(job: Job, instructions: list[dict]) -> Job:
+    """Validate and store the whole list on the locked, freshly read job."""
     errors = schema.validate_job(instructions=instructions) if instructions else {}
     if errors:
         raise InvalidInstructionsError(errors)
@@ -177,35 +274,50 @@ def job_set_instructions(*, job: Job, instructions: list[dict]) -> Job:
 
 
 @transaction.atomic
+def job_set_instructions(*, job: Job, instructions: list[dict]) -> Job:
+    _lock_draft(job)
+    return _instructions_save(job, instructions)
+
+
+@transaction.atomic
 def job_add_instructions(
     *, job: Job, instructions: list[dict], share_as: str = "", author: User | None = None
 ) -> Job:
-    """Append instructions to a draft; with share_as, the (single) instruction also becomes a team preset."""
-    job = job_set_instructions(job=job, instructions=job.instructions + list(instructions))
+    """Append instructions to a draft; with share_as, the (single) instruction also becomes a team preset.
+
+    The list is read and written under the job's lock, so parallel additions all land.
+    """
+    _lock_draft(job)
     if share_as.strip() and author is not None:
+        # First, so a refused preset (name taken) leaves the job as it was, in the database and in `job`.
         for instruction in instructions:
             preset_save(team=job.team, author=author, name=share_as, instruction=instruction, categories=[])
-    return job
+    return _instructions_save(job, job.instructions + list(instructions))
 
 
+@transaction.atomic
 def job_replace_instruction(*, job: Job, index: int, instruction: dict) -> Job:
+    _lock_draft(job)
     current = job.instructions
     if not 0 <= index < len(current):
         raise PackshotError("That instruction is no longer in this job.")
     current[index] = instruction
-    return job_set_instructions(job=job, instructions=current)
+    return _instructions_save(job, current)
 
 
+@transaction.atomic
 def job_remove_instruction(*, job: Job, index: int) -> Job:
+    _lock_draft(job)
     current = job.instructions
     if not 0 <= index < len(current):
         raise PackshotError("That instruction is no longer in this job.")
     del current[index]
-    return job_set_instructions(job=job, instructions=current)
+    return _instructions_save(job, current)
 
 
+@transaction.atomic
 def job_set_options(*, job: Job, engine: str, options: dict, post_process: bool) -> Job:
-    _require_draft(job)
+    _lock_draft(job)
     errors = schema.validate_job(instructions=job.instructions or [{"style": "free"}], options=options)
     errors = {k: v for k, v in errors.items() if k.startswith("options")}
     if errors:
@@ -233,15 +345,17 @@ def job_start(*, job: Job, enqueue: bool = True) -> Job:
 
     enqueue=False leaves running it to the caller (the CLI runs the job in its own process).
     """
-    job = Job.objects.select_for_update().get(pk=job.pk)
-    _require_draft(job)
+    _lock_draft(job)
     errors = job_request_errors(job)
     if errors:
         raise InvalidInstructionsError(errors)
-    job.total_outputs = schema.total_outputs(job.instructions)
-    job.estimated_credits = schema.credit_cost(job.instructions)
-    job.save(update_fields=["total_outputs", "estimated_credits", "updated_at"])
-    job_transition(job_id=job.pk, to=Job.Status.QUEUED)
+    # What is announced (outputs, credits) is computed from the very row that changes state, under its lock.
+    job_transition(
+        job_id=job.pk,
+        to=Job.Status.QUEUED,
+        total_outputs=schema.total_outputs(job.instructions),
+        estimated_credits=schema.credit_cost(job.instructions),
+    )
     if enqueue:
         queue.enqueue("piktid_submit_task" if is_remote(job.engine) else "job_process_task", job_id=job.pk)
     job.refresh_from_db()

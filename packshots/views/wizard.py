@@ -27,6 +27,7 @@ from packshots.forms import (
 )
 from packshots.models import Job
 from packshots.selectors import instruction_rows, jobs_for_team, presets_for_team, uploads_for_team
+from packshots.uploads import upload_refusals
 
 
 def _draft(request: HtmxHttpRequest, job_id: int) -> Job:
@@ -47,17 +48,12 @@ def wizard_photos(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     job = _draft(request, job_id)
     form = UploadForm(request.POST or None, request.FILES or None)
     rejected: list[str] = []
-    if request.method == "POST" and form.is_valid():
-        for photo in form.cleaned_data["photos"]:
-            try:
-                services.upload_add(
-                    job=job, uploaded_by=request.user, file=photo, note=form.cleaned_data["note"]
-                )
-            except PackshotError as exc:
-                rejected.append(str(exc))
-        if not rejected and not request.htmx:
-            return redirect("packshots:wizard-photos", job.pk)
-        form = UploadForm()
+    if request.method == "POST":
+        rejected = _add_photos(request, job, form)
+        if rejected or form.is_valid():
+            if not rejected and not request.htmx:
+                return redirect("packshots:wizard-photos", job.pk)
+            form = UploadForm()
     context = {
         "form": form,
         "rejected": rejected,
@@ -65,6 +61,23 @@ def wizard_photos(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
         "max_images": schema.MAX_IMAGES,
     }
     return _render_step(request, job, "photos", "packshots/_wizard_photos.html", context)
+
+
+def _add_photos(request: HtmxHttpRequest, job: Job, form: UploadForm) -> list[str]:
+    """Store each posted photo on its own; returns a message per refused photo, cut off in transit or not."""
+    refusals = upload_refusals(request)
+    if refusals.request:
+        return [refusals.request]
+    rejected = list(refusals.files)
+    if form.is_valid():
+        for photo in form.cleaned_data["photos"]:
+            try:
+                services.upload_add(
+                    job=job, uploaded_by=request.user, file=photo, note=form.cleaned_data["note"]
+                )
+            except PackshotError as exc:
+                rejected.append(str(exc))
+    return rejected
 
 
 @require_POST
@@ -195,7 +208,7 @@ def instruction_remove(request: HtmxHttpRequest, job_id: int, index: int) -> Htt
 def wizard_review(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     job = _draft(request, job_id)
     initial = {"engine": job.engine, "post_process": job.request.get("post_process", False), **job.options}
-    form = JobOptionsForm(request.POST or None, initial=initial)
+    form = JobOptionsForm(request.POST or None, initial=initial, engines=services.engines_for_team(request.team))
     if request.method == "POST" and form.is_valid():
         try:
             services.job_set_options(
@@ -221,6 +234,7 @@ def wizard_review(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
         "items": instruction_rows(job),
         "uploads": job.uploads.all(),
         "problems": services.job_request_errors(job),
+        "piktid": services.piktid_status(request.team),
     }
     return _render_step(request, job, "review", "packshots/_wizard_review.html", context)
 
