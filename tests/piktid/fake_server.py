@@ -817,7 +817,7 @@ class FakePiktid:
                 {"Content-Type": "application/xml"},
             )
         size, digest, kept = int(headers["content-length"]), hashlib.sha256(), io.BytesIO()
-        remaining = size
+        h.consumed, remaining = True, size
         while remaining:
             chunk = h.rfile.read(min(remaining, 256 * 1024))
             if not chunk:
@@ -1380,6 +1380,7 @@ class _Handler(BaseHTTPRequestHandler):
     """Hands every request to the fake; writes plain, streamed and aborted answers."""
 
     fake: FakePiktid
+    consumed = False  # whether the request body has been read
     protocol_version = "HTTP/1.0"  # every answer closes its connection: simple, and SSE needs no chunking
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -1392,12 +1393,24 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _dispatch
 
     def read_body(self) -> bytes:
+        self.consumed = True
         length = self.headers.get("Content-Length")
         if length and length.isdigit():
             return self.rfile.read(int(length))
         return b""
 
+    def drain(self) -> None:
+        # An upload refused before its body was read: read it away first, so the client sees our answer
+        # instead of a connection closed under its feet.
+        self.consumed = True
+        length = self.headers.get("Content-Length", "")
+        remaining = int(length) if length.isdigit() else 0
+        while remaining > 0 and (chunk := self.rfile.read(min(remaining, 256 * 1024))):
+            remaining -= len(chunk)
+
     def reply(self, status: int, body: Any, headers: dict[str, str]) -> None:
+        if not self.consumed:
+            self.drain()
         if isinstance(body, bytes):
             data, content_type = body, "application/octet-stream"
         elif isinstance(body, str):

@@ -745,7 +745,8 @@ class PiktidClient:
         is the base host; redirects are followed by hand, re-validated, at most 3. Over `max_bytes` →
         UnsafeUrlError, `dest` truncated back (if seekable). 5xx/connection errors retry from the start.
         """
-        start = dest.tell() if dest.seekable() else None
+        seekable = getattr(dest, "seekable", None)
+        start = dest.tell() if seekable is not None and seekable() else None
 
         def rewind() -> None:
             if start is not None:
