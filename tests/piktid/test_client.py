@@ -122,6 +122,14 @@ def test_an_unexpected_status_is_a_plain_error_that_is_not_retried():
     assert len(calls) == 1
 
 
+def test_a_plain_detail_string_is_the_message():
+    with (
+        mock_client(lambda r: httpx.Response(404, json={"detail": "Not Found"})) as client,
+        pytest.raises(PiktidNotFoundError, match=r"GET /jobs/j/status: Not Found$"),
+    ):
+        client.job_status("j")
+
+
 def test_bad_request_carries_the_field_details():
     detail = [
         {"field": "instructions[0].style", "message": "style must be one of …", "position": "body"},

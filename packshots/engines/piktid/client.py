@@ -220,9 +220,12 @@ def _raise_for_status(response: httpx.Response) -> None:
         return
     body = _body_of(response)
     data = body if isinstance(body, dict) else {}
-    error = data.get("error") or data.get("message") or (body if isinstance(body, str) else "")
-    error = str(error) or response.reason_phrase or "no details"
-    details = [d for d in data.get("detail") or [] if isinstance(d, dict)] if isinstance(data, dict) else []
+    detail = data.get("detail")
+    plain_detail = detail if isinstance(detail, str) else ""  # FastAPI's own {"detail": "Not Found"}
+    text = body if isinstance(body, str) else ""
+    error = str(data.get("error") or data.get("message") or plain_detail or text)
+    error = error or response.reason_phrase or "no details"
+    details = [d for d in detail if isinstance(d, dict)] if isinstance(detail, list) else []
     detail_text = "; ".join(
         f"{d.get('field')}: {d.get('message')}" if d.get("field") else str(d.get("message")) for d in details
     )
