@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
-from accounts.models import Membership, Team, User
+from accounts.models import Membership, PiktidAccountState, PiktidConnection, Team, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -56,3 +56,70 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "team"]
     search_fields = ["user__email", "team__name"]
     autocomplete_fields = ["user", "team"]
+
+
+@admin.register(PiktidConnection)
+class PiktidConnectionAdmin(admin.ModelAdmin):
+    """Read-only: tokens and secrets are never shown; connect and disconnect on the team page or CLI."""
+
+    list_display = [
+        "team",
+        "token_hint",
+        "is_refused",
+        "credits",
+        "webhook_registered_at",
+        "last_delivery_at",
+    ]
+    list_filter = [("token_invalid_at", admin.EmptyFieldListFilter)]
+    search_fields = ["team__name", "team__slug"]
+    fields = [
+        "team",
+        "base_url",
+        "token_hint",
+        "account_key",
+        "connected_by",
+        "connected_at",
+        "credits",
+        "credits_checked_at",
+        "token_invalid_at",
+        "token_invalid_reason",
+        "webhook_url",
+        "webhook_registered_at",
+        "webhook_secret_rotated_at",
+        "last_delivery_at",
+        "last_delivery_status",
+    ]
+    readonly_fields = fields
+
+    @admin.display(boolean=True, description="Token refused")
+    def is_refused(self, obj: PiktidConnection) -> bool:
+        return obj.is_token_invalid
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # deleting here would leave the webhook registered at PiktID
+
+
+@admin.register(PiktidAccountState)
+class PiktidAccountStateAdmin(admin.ModelAdmin):
+    """The installation token's (PIKTID_TOKEN) last balance and refusal; delete a row to clear a refusal."""
+
+    list_display = [
+        "account_key",
+        "credits",
+        "credits_checked_at",
+        "token_invalid_at",
+        "token_invalid_reason",
+    ]
+    readonly_fields = list_display
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

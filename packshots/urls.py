@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from packshots.views import downloads, jobs, presets, projects, webhooks, wizard
+from packshots.views import downloads, jobs, presets, projects, team, webhooks, wizard
 
 app_name = "packshots"
 
@@ -39,4 +39,5 @@ urlpatterns = [
     path("webhooks/piktid/<str:key>/", webhooks.piktid_webhook, name="piktid-webhook"),
     path("jobs/<int:job_id>/resubmit/", jobs.job_resubmit, name="job-resubmit"),
     path("results/<int:result_id>/regenerate/", jobs.result_regenerate, name="result-regenerate"),
+    path("team/settings/", team.team_settings, name="team-settings"),
 ]
