@@ -204,3 +204,13 @@ def test_password_reset_is_throttled_per_client_address_for_unknown_addresses_to
     assert refused.status_code == 429 and mailoutbox == []
     assert client.post(reset, {"email": "alice@example.com"}, REMOTE_ADDR="198.51.100.7").status_code == 302
     assert len(mailoutbox) == 1
+
+
+def test_the_admin_login_is_throttled_too(client, team):
+    admin = factories.make_user("root@example.com", team=team, password="root pass 123")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    for _ in range(5):
+        client.post("/admin/login/", {"username": "root@example.com", "password": "guess"})
+    response = client.post("/admin/login/", {"username": "root@example.com", "password": "root pass 123"})
+    assert response.status_code == 429 and not _logged_in(client)
