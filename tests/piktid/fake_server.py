@@ -21,10 +21,11 @@ on every status change; the ping's data {webhook_id, url}; credits deducted at c
 failed outputs, regenerations free; a custom width/height costs as the smallest tier whose long side covers
 it; only .jpg/.jpeg/.png uploads (else 400); the pre-signed PUT answers like S3 (403 expired or wrong
 signature or Content-Type, 411 without Content-Length, 501 when chunked, 400 with an Authorization header);
-429 without Retry-After unless `retry_after_header` is set; rejected (429) creations do not count toward the
-window, every other authenticated POST /create-packshot does; deliveries are retried on non-2xx or no answer;
-a regeneration leaves the job's status alone; DELETE /webhooks answers 204; ZIP names
-`output_{group_index}_{image_index}_v{version}.{fmt}`; result images are small (long edge size/16 px).
+429 without Retry-After unless `retry_after_header` is set; a request refused by the per-minute limit itself
+does not count toward the window, every other authenticated POST /create-packshot does (even a 400 or an
+active-jobs 429); deliveries are retried on non-2xx or no answer; a regeneration leaves the job's status
+alone; DELETE /webhooks answers 204; ZIP names `output_{group_index}_{image_index}_v{version}.{fmt}`; result
+images are small (long edge size/16 px).
 
 Control API (all attributes may be changed while it runs): see `FakePiktid`.
 """
@@ -162,10 +163,16 @@ def _bad(error: str, field_name: str | None, message: str, position: str = "body
 class FakePiktid:
     """The fake server and its state. Start with `start()` (or the `fake_piktid` pytest fixture).
 
-    Settings (plain attributes): upload_ttl, create_limit, create_window, active_limit, output_delay (seconds
-    per output when auto-advancing; None = only `advance()` moves jobs), keepalive_interval, status_404_calls,
-    conflict_includes_id, retry_after_header, webhook_attempts, webhook_backoff, webhook_timeout, deliver
-    (a callable(url, body, headers) -> status replacing the HTTP POST of deliveries), download_ttl.
+    Settings (plain attributes, changeable while it runs): upload_ttl (300 s), create_limit (5) per
+    create_window (60 s), active_limit (5), output_delay (0.05 s per output when auto-advancing; None = only
+    `advance()`/`finish()` move jobs), keepalive_interval (15 s), status_404_calls (0: GET /jobs/{id}/status
+    answers 404 to a job's first K calls), conflict_includes_id (True), retry_after_header (False),
+    webhook_attempts (3), webhook_backoff (0.05 s, doubled per retry), webhook_timeout (5 s), deliver (None or
+    a callable(url, body, headers) -> status used instead of POSTing deliveries), download_ttl (3600 s).
+
+    Control: add_account, add_project, fail_next, delay_next, plan_next_job, advance, finish, fail_job,
+    publish, drop_streams, clock.advance. Inspection: base_url, url(), requests / requests_to() / count(),
+    creations(), deliveries, jobs / job(), files, notifications, accounts, open_streams, errors, wait_for().
     """
 
     def __init__(
