@@ -2,10 +2,14 @@
 
 import io
 import json
+import os
+import struct
 import zipfile
+import zlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.urls import reverse
 from PIL import Image
 
@@ -481,3 +485,96 @@ def test_member_picks_the_main_photo_that_the_local_engine_renders_from(member_c
     ]
     page = member_client.get(reverse("packshots:wizard-photos", args=[job.pk])).text
     assert page.index("photo2.jpg") < page.index("Main photo") < page.index("photo0.jpg")
+
+
+# ---------------------------------------------------------------- upload caps while the body streams
+
+
+def test_a_photo_over_the_size_limit_is_dropped_in_transit_and_the_others_kept(
+    member_client, team, settings, tmp_path
+):
+    settings.PACKSHOT_MAX_UPLOAD_MB = 1
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    job = factories.make_draft(team=team, photos=0)
+    big = SimpleUploadedFile("big.jpg", os.urandom(3 * 1024 * 1024), content_type="image/jpeg")
+    response = upload(member_client, job, factories.photo_file("good.jpg"), big)
+    assert response.status_code == 200 and "big.jpg: the file is over the 1 MB limit." in response.text
+    assert list(job.uploads.values_list("original_name", flat=True)) == ["good.jpg"]
+    assert list(tmp_path.iterdir()) == []  # the partial temporary file went at once
+
+
+def test_an_upload_over_the_request_cap_is_refused_whole_before_any_file_is_read(
+    member_client, team, settings, tmp_path
+):
+    settings.PACKSHOT_MAX_UPLOAD_MB = 1  # 10 photos of 1 MB + 1 MB of fields: 11 MB a request
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    job = factories.make_draft(team=team, photos=0)
+    files = [factories.photo_file("good.jpg")] + [
+        SimpleUploadedFile(f"big{i}.jpg", os.urandom(6 * 1024 * 1024)) for i in range(2)
+    ]
+    response = upload(member_client, job, *files)
+    assert response.status_code == 200
+    assert (
+        "one upload may be at most 11 MB (10 photos of up to 1 MB). Nothing of it was kept." in response.text
+    )
+    assert job.uploads.count() == 0 and list(tmp_path.iterdir()) == []
+
+
+def test_a_huge_content_length_is_refused_without_reading_the_body(member_client, team):
+    job = factories.make_draft(team=team, photos=0)
+    noisy = io.BytesIO()
+    Image.effect_noise((400, 400), 80).convert("RGB").save(noisy, "JPEG", quality=95)
+    photo = SimpleUploadedFile("photo.jpg", noisy.getvalue(), content_type="image/jpeg")
+    body = encode_multipart(BOUNDARY, {"photos": [photo], "note": ""})
+    assert len(body) > 64 * 1024  # the test client refuses reads past the body: a read would fail the test
+    response = member_client.generic(
+        "POST",
+        reverse("packshots:wizard-photos", args=[job.pk]),
+        body,
+        content_type=MULTIPART_CONTENT,
+        headers=HX,
+        CONTENT_LENGTH=str(2**40),  # "1 TiB is coming"
+    )
+    assert (
+        response.status_code == 200
+        and "This upload is 1,048,576 MB; one upload may be at most" in response.text
+    )
+    assert job.uploads.count() == 0
+
+
+def test_photos_past_the_tenth_are_not_read_and_the_first_ten_are_kept(member_client, team):
+    job = factories.make_draft(team=team, photos=0)
+    response = upload(member_client, job, *(factories.photo_file(f"p{i}.jpg") for i in range(12)))
+    assert "p10.jpg and any photo after it: a job takes at most 10 photos." in response.text
+    assert job.uploads.count() == 10 and "p11.jpg" not in response.text
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims the size and whose pixel data is empty: refused sizes are never decoded."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b""))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    ("size", "message"),
+    [
+        ((1, 40_000_000), "This image is 1×40000000 px; a photo needs at least 64 px on each side"),
+        ((40_000_000, 1), "This image is 40000000×1 px; a photo needs at least 64 px on each side"),
+        ((64_000, 625), "This image is 64000×625 px; a photo may be at most 12,000 px on a side"),
+        ((6_000, 700), "This image is 6000×700 px; its sides may differ at most 8:1"),
+    ],
+)
+def test_shapes_no_packshot_can_come_from_are_refused_at_upload(member_client, team, size, message):
+    job = factories.make_draft(team=team, photos=0)
+    response = upload(member_client, job, SimpleUploadedFile("odd.png", png_header(*size)))
+    assert f"odd.png: {message}" in response.text
+    assert job.uploads.count() == 0
