@@ -1,8 +1,13 @@
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.utils import timezone
 
 from accounts.models import Membership, PiktidAccountState, PiktidConnection, Team, User
+from accounts.security import cool_off
 
 
 class MembershipInline(admin.TabularInline):
@@ -123,3 +128,20 @@ class PiktidAccountStateAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class LockoutAdmin(AccessAttemptAdmin):
+    """django-axes' failed logins per username and IP, with when a lock-out ends; deleting a row lifts it."""
+
+    list_display = [*AccessAttemptAdmin.list_display, "locked_until"]
+
+    @admin.display(description="Locked until")
+    def locked_until(self, attempt: AccessAttempt) -> str:
+        if attempt.failures_since_start < settings.AXES_FAILURE_LIMIT:
+            return "—"
+        end = attempt.attempt_time + cool_off()
+        return timezone.localtime(end).strftime("%Y-%m-%d %H:%M") if end > timezone.now() else "expired"
+
+
+admin.site.unregister(AccessAttempt)
+admin.site.register(AccessAttempt, LockoutAdmin)

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.db.models import F
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Membership, Team, User
 from packshots.models import Preset
@@ -173,6 +174,10 @@ def test_admins_see_lockouts_and_can_lift_them(client, team):
     listing = client.get("/admin/axes/accessattempt/?locked_out=yes")
     assert listing.status_code == 200 and "alice@example.com" in listing.text and "Locked Out" in listing.text
     attempt = AccessAttempt.objects.get(username="alice@example.com")
+    until = timezone.localtime(attempt.attempt_time + timedelta(minutes=15)).strftime("%Y-%m-%d %H:%M")
+    assert "Locked until" in listing.text and until in listing.text
+    AccessAttempt.objects.update(attempt_time=F("attempt_time") - timedelta(minutes=16))
+    assert "expired" in client.get("/admin/axes/accessattempt/").text
     response = client.post(
         "/admin/axes/accessattempt/",
         {"action": "delete_selected", "_selected_action": [attempt.pk], "post": "yes"},
