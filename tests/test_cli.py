@@ -138,10 +138,16 @@ def test_cli_explains_malformed_instruction_json(demo, garment_folder, tmp_path)
     assert not Job.objects.exists()
 
 
-def test_cli_rejects_a_broken_photo_without_leaving_a_job_or_a_file(demo, garment_folder, settings):
+def test_cli_rejects_a_broken_photo_without_leaving_a_job_or_a_file(
+    demo, garment_folder, settings, django_capture_on_commit_callbacks
+):
     (garment_folder / "zz_broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
     before = stored_files(settings.MEDIA_ROOT)
-    with pytest.raises(CommandError, match=r"zz_broken\.jpg"):
+    # The photos accepted before the broken one are deleted once the discard commits.
+    with (
+        pytest.raises(CommandError, match=r"zz_broken\.jpg"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         call_command("create_packshot", "--input-folder", str(garment_folder))
     assert not Job.objects.exists() and not Project.objects.exists()
     assert stored_files(settings.MEDIA_ROOT) == before

@@ -3,6 +3,13 @@
 Callers import the package (`from packshots import services`); the modules split it by stage of a job.
 """
 
+from packshots.services.cli import (
+    database_prepare,
+    job_create_from_files,
+    membership_for_cli,
+    piktid_credentials_for_cli,
+    piktid_run_here,
+)
 from packshots.services.connections import (
     connection_for_webhook_key,
     piktid_balance_refresh,
@@ -66,9 +73,11 @@ from packshots.services.piktid import (
 
 __all__ = [
     "connection_for_webhook_key",
+    "database_prepare",
     "engine_event_apply",
     "job_add_instructions",
     "job_cancel",
+    "job_create_from_files",
     "job_discard",
     "job_draft_create",
     "job_duplicate",
@@ -85,12 +94,14 @@ __all__ = [
     "job_transition",
     "jobs_resume",
     "limiter_acquire",
+    "membership_for_cli",
     "output_store_and_apply",
     "outputs_write",
     "piktid_balance_refresh",
     "piktid_client",
     "piktid_connect",
     "piktid_credentials",
+    "piktid_credentials_for_cli",
     "piktid_credentials_for_token",
     "piktid_delivery_record",
     "piktid_disconnect",
@@ -99,6 +110,7 @@ __all__ = [
     "piktid_poll",
     "piktid_reconcile",
     "piktid_regenerate",
+    "piktid_run_here",
     "piktid_status",
     "piktid_submit",
     "piktid_sync",

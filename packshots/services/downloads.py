@@ -14,7 +14,12 @@ from packshots.selectors import latest_results
 
 
 def job_metadata(job: Job) -> dict:
-    """The job's results in the shape of PiktID's /results JSON (what the official client saves)."""
+    """The job's results in the shape of PiktID's /results JSON (what the official client saves).
+
+    A PiktID job's is PiktID's own /results JSON as last fetched, as the official client writes it.
+    """
+    if job.engine == Job.Engine.PIKTID and job.remote_metadata:
+        return job.remote_metadata
     results = []
     for r in latest_results(job):
         results.append(
