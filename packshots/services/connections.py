@@ -203,16 +203,16 @@ def piktid_connect(
     account = _me(credentials, failing="Nothing was saved.")
 
     old = PiktidConnection.objects.filter(team=team).first()
-    same_account = old is not None and old.account_key == credentials.account_key
-    if old is not None and not same_account and old.webhook_url:
+    if old is not None and old.account_key != credentials.account_key and old.webhook_url:
         _webhook_release(old)
     now = timezone.now()
     with transaction.atomic():
-        connection = PiktidConnection.objects.select_for_update().filter(team=team).first()
-        if connection is None:
-            connection = PiktidConnection(team=team, webhook_key=secrets.token_urlsafe(32))
-        if not same_account:
-            _forget_webhook(connection)
+        # get_or_create: two owners saving a token at once both end on the one row (team is unique).
+        connection, _ = PiktidConnection.objects.select_for_update().get_or_create(
+            team=team, defaults={"webhook_key": secrets.token_urlsafe(32)}
+        )
+        if connection.account_key != credentials.account_key:
+            _forget_webhook(connection)  # a webhook and its secrets belong to the old account
         connection.base_url = base
         connection.token_encrypted = crypto.encrypt(token)
         connection.account_key = credentials.account_key
