@@ -887,3 +887,27 @@ def test_client_and_dataclass_reprs_hide_secrets(fake_piktid, piktid):
     assert webhook.secret not in repr(webhook)
     assert FAKE_TOKEN not in repr(piktid)
     assert json.dumps(fake_piktid.accounts[FAKE_TOKEN].webhook["secret"]) not in repr(webhook)
+
+
+def test_project_create_retried_after_a_lost_answer_reuses_the_project(fake_piktid, piktid):
+    fake_piktid.fail_next("POST", "/project", 502, after=True)  # made, but the answer is lost
+    project = piktid.project_create("Spring")
+    assert [p["key"] for p in fake_piktid.projects.values()] == [project.id]
+    assert fake_piktid.count("POST", "/project") == 2
+
+
+def test_fetch_file_retry_starts_the_file_again(fake_piktid, piktid):
+    _, job_id = start_job(piktid)
+    fake_piktid.finish(job_id)
+    url = piktid.job_results(job_id).results[0].full_size_url
+    expected = httpx.get(url).content
+    fake_piktid.fail_next("GET", "/cdn/", 503)
+    dest = io.BytesIO()
+    assert piktid.fetch_file(url, dest, max_bytes=1_000_000) == len(expected)
+    assert dest.getvalue() == expected
+
+
+def test_stream_refused_with_a_5xx_is_a_server_error(fake_piktid, piktid):
+    fake_piktid.fail_next("GET", "/notifications/events", 503)
+    with pytest.raises(PiktidServerError):
+        next(piktid.notification_stream())
