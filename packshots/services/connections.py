@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import crypto
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 WEBHOOK_PATH = "/webhooks/piktid/{key}/"
 TOKENS_PAGE = "app.on-model.com/profile?tab=tokens"
 MAX_TOKEN_LENGTH = 2048
+DELIVERY_RECORD_EVERY = timedelta(seconds=1)
 
 
 class PiktidTokenRefusedError(PackshotError):
@@ -330,9 +332,15 @@ def piktid_token_invalid(*, account_key: str, reason: str) -> int:
 
 
 def piktid_delivery_record(*, team: Team, status: str) -> None:
-    """Note the time and outcome (e.g. "200 batch_edit", "401 bad signature") of the last webhook delivery."""
-    PiktidConnection.objects.filter(team=team).update(
-        last_delivery_at=timezone.now(), last_delivery_status=status[:100]
+    """Note the time and outcome (e.g. "200 batch_edit", "401 bad signature") of the last webhook delivery.
+
+    A burst of deliveries with the same outcome writes the row about once a second, not once per delivery:
+    every concurrent delivery would otherwise queue on this one row's lock.
+    """
+    now, status = timezone.now(), status[:100]
+    fresh = Q(last_delivery_status=status, last_delivery_at__gt=now - DELIVERY_RECORD_EVERY)
+    PiktidConnection.objects.filter(team=team).exclude(fresh).update(
+        last_delivery_at=now, last_delivery_status=status
     )
 
 
