@@ -40,3 +40,11 @@ def test_secrets_can_come_from_a_file(monkeypatch, tmp_path):
     monkeypatch.setenv("X_SECRET_FILE", str(tmp_path / "missing"))
     with pytest.raises(ImproperlyConfigured, match="X_SECRET_FILE"):
         env_secret("X_SECRET")
+
+
+def test_whole_numbers_below_their_minimum_fail_loudly(monkeypatch):
+    monkeypatch.setenv("X_LIMIT", "0")
+    with pytest.raises(ImproperlyConfigured, match="X_LIMIT='0': must be at least 1"):
+        env_int("X_LIMIT", 5, minimum=1)
+    monkeypatch.setenv("X_LIMIT", "1")
+    assert env_int("X_LIMIT", 5, minimum=1) == 1
