@@ -1,15 +1,23 @@
 """`manage.py create_packshot`: parity with PiktID's script, on the shared garment photos."""
 
+import io
 import json
 import shutil
+import threading
 from pathlib import Path
 
+import httpx
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from PIL import Image
 
+from packshots import services
 from packshots.models import Job, Project
 from tests import factories
+from tests.piktid.fixtures import FAKE_TOKEN
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -182,3 +190,168 @@ def test_cli_keeps_the_first_ten_of_more_images(demo, garments, tmp_path, capsys
     with pytest.raises(CommandError, match="anchor_index"):  # stop before rendering: we only check selection
         call_command("create_packshot", "--input-folder", str(folder), "--use-anchor", "--anchor-index", "5")
     assert "Using the first 10" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- --engine piktid, against the fake PiktID
+
+EXAMPLE_INSTRUCTIONS = ROOT / "tests" / "fixtures" / "example_instructions.json"
+EXAMPLE_FILES = ["output_0_0_v0.jpg", "output_0_1_v0.jpg", "output_0_2_v0.jpg", "output_1_0_v0.jpg"]
+DEAD_URL = "http://127.0.0.1:9"  # nothing listens: a call that goes there fails
+
+
+@pytest.fixture
+def piktid_env(fake_piktid, settings):
+    """PiktID settings pointing nowhere useful, so each test says which token and server it means."""
+    settings.PIKTID_TOKEN = None
+    settings.PIKTID_BASE_URL = DEAD_URL
+    return fake_piktid
+
+
+def run_piktid(folder: Path, out: Path, *flags: str, stdout: io.StringIO | None = None) -> None:
+    call_command(
+        "create_packshot",
+        "--engine",
+        "piktid",
+        "--input-folder",
+        str(folder),
+        "--output-folder",
+        str(out),
+        "--instructions-file",
+        str(EXAMPLE_INSTRUCTIONS),
+        "--poll-interval",
+        "0.05",
+        *flags,
+        stdout=stdout or io.StringIO(),
+    )
+
+
+def fake_results(fake, remote_job_id: str) -> dict:
+    answer = httpx.get(
+        fake.url(f"/jobs/{remote_job_id}/results"), headers={"Authorization": f"Bearer {FAKE_TOKEN}"}
+    )
+    answer.raise_for_status()
+    return answer.json()
+
+
+def test_cli_runs_the_example_instructions_on_piktid_like_the_official_client(
+    demo, garment_folder, tmp_path, piktid_env
+):
+    out, stdout = tmp_path / "out", io.StringIO()
+    run_piktid(garment_folder, out, "--token", FAKE_TOKEN, "--base-url", piktid_env.base_url, stdout=stdout)
+    assert sorted(p.name for p in out.iterdir()) == ["metadata.json", *EXAMPLE_FILES]
+    job = Job.objects.get()
+    assert job.engine == "piktid" and job.status == Job.Status.COMPLETED
+    remote = fake_results(piktid_env, job.remote_job_id)
+    assert json.loads((out / "metadata.json").read_text()) == remote  # PiktID's /results JSON itself
+    for item in remote["results"]:  # each file is PiktID's output, byte for byte
+        name = f"output_{item['group_index']}_{item['image_index']}_v{item['version']}.jpg"
+        assert (out / name).read_bytes() == httpx.get(item["output"]["full_size"]).content
+    assert len(piktid_env.creations()) == 1 and piktid_env.count("POST", "/upload") == 2
+    assert "Progress: 4/4 outputs (completed)" in stdout.getvalue()
+
+
+def test_cli_token_flag_wins_over_the_team_connection_and_piktid_token(
+    demo, garment_folder, tmp_path, piktid_env, settings
+):
+    piktid_env.add_account("team-token-0123456789")
+    services.piktid_connect(team=demo, user=None, token="team-token-0123456789", base_url=piktid_env.base_url)
+    settings.PIKTID_TOKEN = "environment-token-unknown-to-piktid"
+    settings.PIKTID_BASE_URL = piktid_env.base_url
+    before = len(piktid_env.requests)
+    run_piktid(garment_folder, tmp_path / "out", "--token", FAKE_TOKEN)
+    sent_with = {r.token for r in piktid_env.requests[before:] if r.token}  # uploads and files carry none
+    assert sent_with == {FAKE_TOKEN}
+    assert Job.objects.get().status == Job.Status.COMPLETED
+
+
+def test_cli_uses_the_team_connection_when_no_token_is_given(demo, garment_folder, tmp_path, piktid_env):
+    services.piktid_connect(team=demo, user=None, token=FAKE_TOKEN, base_url=piktid_env.base_url)
+    run_piktid(garment_folder, tmp_path / "out", "--base-url", piktid_env.base_url)
+    assert Job.objects.get().status == Job.Status.COMPLETED
+
+
+def test_cli_honours_base_url_for_the_piktid_token_setting(
+    demo, garment_folder, tmp_path, piktid_env, settings
+):
+    settings.PIKTID_TOKEN = FAKE_TOKEN  # PIKTID_BASE_URL stays dead: only --base-url can reach the fake
+    run_piktid(garment_folder, tmp_path / "out", "--base-url", piktid_env.base_url)
+    assert Job.objects.get().status == Job.Status.COMPLETED
+    assert len(piktid_env.creations()) == 1
+
+
+def test_cli_without_any_piktid_token_says_how_to_give_one(demo, garment_folder, tmp_path, piktid_env):
+    with pytest.raises(CommandError, match="No PiktID token: pass --token") as info:
+        run_piktid(garment_folder, tmp_path / "out", "--base-url", piktid_env.base_url)
+    assert "\n" not in str(info.value) and not Job.objects.exists()
+
+
+def test_cli_with_an_unknown_token_stops_with_one_line_and_stores_nothing(
+    demo, garment_folder, tmp_path, piktid_env
+):
+    with pytest.raises(CommandError, match=r"PiktID refused the token given with --token \(401\)") as info:
+        run_piktid(garment_folder, tmp_path / "out", "--token", "nope", "--base-url", piktid_env.base_url)
+    assert "\n" not in str(info.value) and "nope" not in str(info.value)
+    assert not Job.objects.exists() and not (tmp_path / "out").exists()
+    assert piktid_env.creations() == []
+
+
+@pytest.mark.parametrize("refused_by", ["balance check", "create-packshot"])
+def test_cli_a_job_piktid_cannot_pay_for_names_both_numbers(
+    demo, garment_folder, tmp_path, piktid_env, refused_by
+):
+    if refused_by == "balance check":
+        piktid_env.accounts[FAKE_TOKEN].credits = 4
+    else:  # the balance looked fine, then PiktID's own 402 (another job spent the credits meanwhile)
+        body = {"error": "Insufficient credits", "required_credits": 20, "user_credits": 4}
+        piktid_env.fail_next("POST", "/create-packshot", 402, body=body)
+    with pytest.raises(CommandError) as info:
+        run_piktid(garment_folder, tmp_path / "out", "--token", FAKE_TOKEN, "--base-url", piktid_env.base_url)
+    assert str(info.value) == "Not enough PiktID credits: this job needs 20, the account has 4."
+    assert Job.objects.get().status == Job.Status.FAILED
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [(400, "PiktID refused the job"), (403, "403"), (404, "404")],
+)
+def test_cli_other_refusals_are_one_line_errors(demo, garment_folder, tmp_path, piktid_env, status, message):
+    piktid_env.fail_next("POST", "/create-packshot", status)
+    with pytest.raises(CommandError, match=message) as info:
+        run_piktid(garment_folder, tmp_path / "out", "--token", FAKE_TOKEN, "--base-url", piktid_env.base_url)
+    assert "\n" not in str(info.value)
+    assert Job.objects.get().status == Job.Status.FAILED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_cli_runs_at_once_share_the_limiter_and_never_meet_a_429(
+    demo, garment_folder, tmp_path, piktid_env, settings
+):
+    settings.PIKTID_CREATE_LIMIT = 1
+    settings.PIKTID_CREATE_WINDOW_S = 2
+    piktid_env.create_limit, piktid_env.create_window = 1, 1.5  # PiktID's window is shorter than ours
+    outputs = [io.StringIO(), io.StringIO()]
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            flags = ("--token", FAKE_TOKEN, "--base-url", piktid_env.base_url)
+            run_piktid(garment_folder, tmp_path / f"out{n}", *flags, stdout=outputs[n])
+        except BaseException as exc:  # handed to the test's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    creations = piktid_env.creations()
+    assert [r.status for r in creations] == [202, 202]  # no 429
+    assert creations[1].at - creations[0].at >= 1.5
+    assert sum("Waiting for PiktID's limit" in o.getvalue() for o in outputs) == 1
+    assert list(Job.objects.values_list("status", flat=True)) == ["completed", "completed"]
+    assert Project.objects.count() == 1  # both runs used the folder's project
+    for n in range(2):
+        assert sorted(p.name for p in (tmp_path / f"out{n}").iterdir()) == ["metadata.json", *EXAMPLE_FILES]

@@ -1,18 +1,16 @@
 """CLI parity with PiktID's official `create_packshot.py`, running through the web app's own services.
 
-Same flag names and defaults; the job it creates shows up in the UI like any other.
+Same flag names and defaults (`--token`, `--base-url` too); the job it creates shows up in the UI like any
+other. It runs the job in this process, so no worker is needed; on a fresh clone it prepares the embedded
+database first, as `make run` does.
 """
 
 import argparse
 import contextlib
 from pathlib import Path
 
-from django.core.files import File
-from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from accounts.models import Membership, Team
 from packshots import instructions as schema
 from packshots import services, tasks
 from packshots.errors import PackshotError
@@ -50,26 +48,28 @@ class Command(BaseCommand):
         parser.add_argument("--anchor-index", type=int, default=0)
         parser.add_argument("--post-process", action="store_true", default=False)
         parser.add_argument("--engine", default="local", choices=[c for c, _ in Job.Engine.choices])
+        piktid = parser.add_argument_group("PiktID engine")
+        piktid.add_argument(
+            "--token", default=None, help="PiktID API token (default: the team's, else PIKTID_TOKEN)"
+        )
+        piktid.add_argument("--base-url", default=None, help="PiktID API base URL (default: PIKTID_BASE_URL)")
+        piktid.add_argument(
+            "--poll-interval", type=float, default=5.0, help="Seconds between polls (default: 5)"
+        )
+        piktid.add_argument("--timeout", type=float, default=1200.0, help="Give up after (default: 1200 s)")
         parser.add_argument("--team", default=None, help="Team slug (default: the only team there is)")
         parser.add_argument("--project", default=None, help="Project name (default: the input folder's name)")
         parser.add_argument("--user", default=None, help="E-mail of the member the job is created for")
 
     def handle(self, *args, **opts) -> None:
+        try:
+            self._run(opts)
+        except PackshotError as exc:
+            raise CommandError(str(exc)) from exc
+
+    def _run(self, opts: dict) -> None:
         folder = Path(opts["input_folder"])
-        if not folder.is_dir():
-            raise CommandError(f"Input folder not found: {folder}")
-        photos = sorted(
-            p
-            for p in folder.iterdir()
-            if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
-        )
-        if not photos:
-            raise CommandError(f"No .jpg, .jpeg or .png images in {folder}")
-        if len(photos) > schema.MAX_IMAGES:
-            self.stderr.write(
-                f"Warning: found {len(photos)} images; a job takes at most 10. Using the first 10."
-            )
-            photos = photos[: schema.MAX_IMAGES]
+        photos = self._photos(folder)
         instructions = self._instructions(opts)
         notes = opts["image_notes"] or []
         if len(notes) > len(photos):
@@ -97,46 +97,42 @@ class Command(BaseCommand):
         for flag, value, max_length in names:
             if value is not None and (error := schema.text_error(value, max_length=max_length)):
                 raise CommandError(f"{flag}: {error}")
-        membership = self._membership(opts["team"], opts["user"])
-        if opts["engine"] != "local":
-            raise CommandError(f"The {opts['engine']} engine is not available in this installation yet.")
-
+        if services.database_prepare(stdout=self.stdout):
+            self.stdout.write("Prepared the embedded database (migrated, demo team created).")
+        membership = services.membership_for_cli(team_slug=opts["team"], email=opts["user"])
+        credentials = None
+        if opts["engine"] == Job.Engine.PIKTID:
+            credentials = services.piktid_credentials_for_cli(
+                team=membership.team, token=opts["token"], base_url=opts["base_url"]
+            )
         self.stdout.write(
             f"Create Packshot: {len(photos)} images, {schema.total_outputs(instructions)} outputs"
         )
-        stored: list[str] = []  # files written to storage, removed again if the transaction rolls back
-        try:
-            with transaction.atomic():
-                project = self._project(membership, project_name)
-                job = services.job_draft_create(
-                    project=project, author=membership.user, engine=opts["engine"]
-                )
-                for i, photo in enumerate(photos):
-                    with photo.open("rb") as f:
-                        note = notes[i] if i < len(notes) else ""
-                        upload = services.upload_add(
-                            job=job, uploaded_by=membership.user, file=File(f, name=photo.name), note=note
-                        )
-                    stored += [upload.file.name, upload.thumbnail.name]
-                services.job_set_instructions(job=job, instructions=instructions)
-                services.job_set_options(
-                    job=job, engine=opts["engine"], options=job_options, post_process=opts["post_process"]
-                )
-                job = services.job_start(job=job, enqueue=False)
-        except Exception as exc:
-            for name in stored:
-                default_storage.delete(name)
-            if isinstance(exc, PackshotError):
-                raise CommandError(str(exc)) from exc
-            raise
-        self.stdout.write(f"Job #{job.pk} created in project “{project.name}” (team {membership.team.slug})")
-        # Run it here and now, so the CLI works even when no worker process is running. A crash is recorded on
-        # the job or the output (as in a worker) and reported below with the job's status.
-        with contextlib.suppress(Exception):
-            for result_id in tasks.job_process_or_fail(job_id=job.pk, enqueue=False):
-                with contextlib.suppress(Exception):
-                    tasks.result_render_or_fail(result_id=result_id)
-        job.refresh_from_db()
+        job = services.job_create_from_files(
+            membership=membership,
+            project_name=project_name,
+            photos=photos,
+            notes=notes,
+            instructions=instructions,
+            engine=opts["engine"],
+            options=job_options,
+            post_process=opts["post_process"],
+        )
+        self.stdout.write(
+            f"Job #{job.pk} created in project “{job.project.name}” (team {membership.team.slug})"
+        )
+        if credentials is not None:
+            job = services.piktid_run_here(
+                job_id=job.pk,
+                credentials=credentials,
+                poll_s=opts["poll_interval"],
+                timeout_s=opts["timeout"],
+                report=self.stdout.write,
+            )
+        else:
+            job = self._run_local(job)
+        if job.status == Job.Status.FAILED and not job.results.exists():
+            raise CommandError(job.error_message or f"Job #{job.pk} failed.")
         written = services.outputs_write(job=job, folder=Path(opts["output_folder"]))
         for name in written:
             self.stdout.write(f"Downloaded: {name}")
@@ -145,6 +141,33 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Job #{job.pk} did not complete ({job.get_status_display()}): {job.error_message}"
             )
+
+    def _run_local(self, job: Job) -> Job:
+        # Run it here and now, so the CLI works even when no worker process is running. A crash is recorded on
+        # the job or the output (as in a worker) and reported with the job's status.
+        with contextlib.suppress(Exception):
+            for result_id in tasks.job_process_or_fail(job_id=job.pk, enqueue=False):
+                with contextlib.suppress(Exception):
+                    tasks.result_render_or_fail(result_id=result_id)
+        job.refresh_from_db()
+        return job
+
+    def _photos(self, folder: Path) -> list[Path]:
+        if not folder.is_dir():
+            raise CommandError(f"Input folder not found: {folder}")
+        photos = sorted(
+            p
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+        )
+        if not photos:
+            raise CommandError(f"No .jpg, .jpeg or .png images in {folder}")
+        if len(photos) > schema.MAX_IMAGES:
+            self.stderr.write(
+                f"Warning: found {len(photos)} images; a job takes at most 10. Using the first 10."
+            )
+            photos = photos[: schema.MAX_IMAGES]
+        return photos
 
     def _instructions(self, opts: dict) -> list[dict]:
         if opts["instructions_file"]:
@@ -173,26 +196,3 @@ class Command(BaseCommand):
         if options:
             instruction["options"] = options
         return [instruction]
-
-    def _membership(self, slug: str | None, email: str | None) -> Membership:
-        memberships = Membership.objects.select_related("team", "user").exclude(role=Membership.Role.VIEWER)
-        if slug:
-            if not Team.objects.filter(slug=slug).exists():
-                raise CommandError(f"No team with slug {slug!r}")
-            memberships = memberships.filter(team__slug=slug)
-        elif Team.objects.count() != 1:
-            raise CommandError("Several teams exist: choose one with --team SLUG")
-        if email:
-            memberships = memberships.filter(user__email__iexact=email)
-        membership = memberships.order_by("role", "pk").first()
-        if membership is None:
-            raise CommandError(
-                "No member who may create jobs in that team" + (f" with e-mail {email}" if email else "")
-            )
-        return membership
-
-    def _project(self, membership: Membership, name: str) -> Project:
-        existing = Project.objects.filter(team=membership.team, name__iexact=name).first()
-        return existing or services.project_create(
-            team=membership.team, created_by=membership.user, name=name
-        )
