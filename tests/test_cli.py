@@ -2,7 +2,11 @@
 
 import io
 import json
+import os
 import shutil
+import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -355,3 +359,63 @@ def test_two_cli_runs_at_once_share_the_limiter_and_never_meet_a_429(
     assert Project.objects.count() == 1  # both runs used the folder's project
     for n in range(2):
         assert sorted(p.name for p in (tmp_path / f"out{n}").iterdir()) == ["metadata.json", *EXAMPLE_FILES]
+
+
+# ---------------------------------------------------------------- a fresh clone (real processes)
+
+
+def manage(*args: str, var_dir: Path, **env: str) -> subprocess.CompletedProcess:
+    """`manage.py` in a new process with the real settings and a clean environment (no DATABASE_URL)."""
+    clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, "PACKSHOT_VAR_DIR": str(var_dir), **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_a_fresh_clone_runs_the_cli_without_migrate_and_refusals_exit_non_zero(
+    garments, tmp_path, fake_piktid
+):
+    photos = tmp_path / "one-dress"
+    photos.mkdir()
+    shutil.copy(garments / "dress_04f0b07f.jpg", photos)
+    var_dir = tmp_path / "var"  # does not exist yet: nothing was ever migrated here
+    done = manage(
+        "create_packshot", "--input-folder", str(photos), "--output-folder", str(tmp_path / "out"),
+        "--style", "white_cutout", "--size", "1K", var_dir=var_dir,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Prepared the embedded database" in done.stdout and "job status: completed" in done.stdout
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["metadata.json", "output_0_0_v0.jpg"]
+    # The database is ready now: a second run goes straight on, and PiktID's 401 is one line and exit 1.
+    refused = manage(
+        "create_packshot", "--input-folder", str(photos), "--engine", "piktid",
+        "--token", "not-a-known-token", "--base-url", fake_piktid.base_url, var_dir=var_dir,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert "Prepared" not in refused.stdout
+    assert (
+        refused.stderr.strip()
+        .splitlines()[-1]
+        .startswith("CommandError: PiktID refused the token given with --token (401)")
+    )
+    assert "Traceback" not in refused.stderr
+
+
+def test_the_cli_never_migrates_a_database_named_by_database_url(garment_folder, tmp_path):
+    database = tmp_path / "elsewhere.sqlite3"
+    done = manage(
+        "create_packshot", "--input-folder", str(garment_folder), var_dir=tmp_path / "var",
+        DATABASE_URL=f"sqlite:///{database}",
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "CommandError: The database has unapplied migrations: run `python manage.py migrate` first."
+    )
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
