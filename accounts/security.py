@@ -37,6 +37,17 @@ def client_ip(request: HttpRequest) -> str:
     return remote
 
 
+def axes_username(request: HttpRequest, credentials: dict | None = None) -> str | None:
+    """The username axes records (AXES_USERNAME_CALLABLE): as typed, but fit for its 255-character column.
+
+    Django's login forms do not enforce their max_length, so a 1 MB username reaches authenticate(); on
+    PostgreSQL storing it whole would fail the request. No real account has a longer name, so cutting is safe.
+    """
+    data = credentials if credentials is not None else request.POST
+    username = data.get(settings.AXES_USERNAME_FORM_FIELD)
+    return username.replace("\x00", "")[:255] if isinstance(username, str) else username
+
+
 def cool_off(request: HttpRequest | None = None) -> timedelta:
     """How long a lock-out lasts (axes' AXES_COOLOFF_TIME), from the one setting the pages quote."""
     return timedelta(minutes=settings.AXES_COOLOFF_MINUTES)

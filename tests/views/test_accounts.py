@@ -219,3 +219,20 @@ def test_the_admin_login_is_throttled_too(client, team):
         client.post("/admin/login/", {"username": "root@example.com", "password": "guess"})
     response = client.post("/admin/login/", {"username": "root@example.com", "password": "root pass 123"})
     assert response.status_code == 429 and not _logged_in(client)
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("ali\x00ce@example.com", "guess"),
+        ("alice@example.com", "gu\x00ess"),
+        ("a" * 1_000_000 + "@example.com", "guess"),
+        ("alice@example.com", "p" * 1_000_000),
+        ("<script>alert(1)</script>", "guess"),
+    ],
+)
+def test_junk_logins_get_the_form_back_never_a_500(client, team, username, password):
+    factories.make_user("alice@example.com", team=team)
+    response = client.post(LOGIN, {"username": username, "password": password})
+    assert response.status_code == 200 and "<script>alert" not in response.text
+    assert not _logged_in(client)
