@@ -236,3 +236,13 @@ def test_junk_logins_get_the_form_back_never_a_500(client, team, username, passw
     response = client.post(LOGIN, {"username": username, "password": password})
     assert response.status_code == 200 and "<script>alert" not in response.text
     assert not _logged_in(client)
+
+
+@pytest.mark.parametrize(
+    "email", ["ali\x00ce@example.com", "a" * 1_000_000 + "@example.com", "<b>@example.com", ""]
+)
+def test_junk_reset_requests_get_the_form_back_and_send_nothing(client, team, mailoutbox, email):
+    factories.make_user("alice@example.com", team=team)
+    response = client.post(reverse("accounts:password-reset"), {"email": email})
+    assert response.status_code == 200 and "<b>@" not in response.text
+    assert mailoutbox == []
