@@ -77,20 +77,58 @@ def check_dimensions(width: int, height: int) -> None:
 def load_image(source: Source, *, max_pixels: int = 40_000_000, max_side: int | None = None) -> Image.Image:
     """Decode to an upright RGB image; transparent areas become white, as on a packshot.
 
-    With max_side, decode only what an image of that long side needs and return it at most that large: a JPEG
-    decodes at 1/2–1/8 scale (libjpeg's DCT scaling), other formats decode once and are reduced at once, so no
-    full-size copy is ever made. Truncated or corrupt data raises ImageError either way.
+    With max_side, return a preview at most that large, made without any full-size copy: a JPEG decodes at
+    1/2–1/8 scale (libjpeg's DCT scaling); other formats decode once and are reduced strip by strip. Truncated
+    or corrupt data raises ImageError either way.
     """
     image = _open(source, max_pixels)
     try:
         if max_side:
-            # thumbnail() asks the decoder for a draft first (JPEG), then reduce()s before resampling.
-            image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        else:
-            image.load()
+            # Twice the preview's size, as Image.thumbnail asks (a box average, then a clean resample).
+            scale = 2 * max_side / max(image.size)
+            image.draft(None, (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
+        image.load()
     except (OSError, SyntaxError, ValueError, EOFError):
         raise ImageError("This image is truncated or corrupt") from None
-    image = ImageOps.exif_transpose(image)
+    if not max_side:
+        return _flatten(ImageOps.exif_transpose(image))
+    # The orientation as probe() reads it (and as the stored original keeps it), applied to the small image.
+    orientation = _orientation(image)
+    preview = _reduce_flat(image, max(1, max(image.size) // (2 * max_side)))
+    if orientation in _TRANSPOSES:
+        preview = preview.transpose(_TRANSPOSES[orientation])
+    preview.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return preview
+
+
+_TRANSPOSES = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_STRIP_PIXELS = 2_000_000
+
+
+def _reduce_flat(image: Image.Image, factor: int) -> Image.Image:
+    """Flatten to RGB and shrink by a whole factor (box average), a strip at a time.
+
+    Converting a 40 MP image whole (RGBA → RGB, or the premultiplied copy Pillow makes to resize RGBA) would
+    double or triple the memory of the decode; strips keep the extra to a few MB.
+    """
+    width, height = image.size
+    rows = max(1, _STRIP_PIXELS // (width * factor)) * factor
+    out = Image.new("RGB", (-(-width // factor), -(-height // factor)))
+    for top in range(0, height, rows):
+        strip = _flatten(image.crop((0, top, width, min(height, top + rows))))
+        out.paste(strip.reduce(factor) if factor > 1 else strip, (0, top // factor))
+    return out
+
+
+def _flatten(image: Image.Image) -> Image.Image:
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         flat = Image.new("RGB", rgba.size, (255, 255, 255))

@@ -1,5 +1,6 @@
 import io
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -108,3 +109,25 @@ def test_a_preview_is_upright_and_no_larger_than_asked():
 
 def test_webp_is_accepted():
     assert probe(encoded(Image.new("RGB", (120, 100), "blue"), "WEBP")).content_type == "image/webp"
+
+
+def test_a_preview_made_in_strips_matches_one_made_from_the_whole_image():
+    # A transparent gradient big enough to be reduced in two strips: rows and seams must not show.
+    width, height = 2000, 1400
+    gradient = Image.linear_gradient("L").resize((width, height))
+    image = Image.merge(
+        "RGBA",
+        (
+            gradient,
+            gradient.transpose(Image.Transpose.ROTATE_90).resize((width, height)),
+            Image.new("L", (width, height), 90),
+            gradient,
+        ),
+    )
+    data = encoded(image, "PNG")
+    preview = load_image(data, max_side=100)
+    reference = load_image(data)
+    reference.thumbnail((100, 100), Image.Resampling.LANCZOS)
+    assert preview.size == reference.size == (100, 70)
+    difference = np.abs(np.asarray(preview, np.int16) - np.asarray(reference, np.int16))
+    assert difference.max() <= 8 and difference.mean() < 1
