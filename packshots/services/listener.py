@@ -101,6 +101,7 @@ class AccountStream:
         self.error = ""  # why the stream ended early (--once: why the backlog was not read)
         self._healthy = False  # the current connection got past its backfill
         self._lock = threading.Lock()
+        self._busy = threading.Lock()  # held while a notification is being applied
         self._client: PiktidClient | None = None
         self._seen: OrderedDict[int, bool] = OrderedDict()  # id → deleted at PiktID yet
         self._thread = threading.Thread(
@@ -119,6 +120,13 @@ class AccountStream:
             client = self._client
         if client is not None:
             client.close()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """After stop(): wait until no notification is being applied (none will start); True when so."""
+        if not self._busy.acquire(timeout=max(0.0, timeout)):
+            return False
+        self._busy.release()
+        return True
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread to end; True when it has."""
@@ -159,8 +167,9 @@ class AccountStream:
                 self._listen(self._client)
                 return  # only `once` (backlog read) or a stop end a connection without an error
             except PiktidAuthError as exc:
-                if not self._stopped.is_set():
-                    self._refused(exc)
+                with self._busy:
+                    if not self._stopped.is_set():
+                        self._refused(exc)
                 return
             except (PiktidError, DatabaseError) as exc:
                 if self._stopped.is_set():
@@ -207,6 +216,11 @@ class AccountStream:
 
     def _apply(self, client: PiktidClient, notification: Notification) -> None:
         """Apply once (this stream remembers ids; the database dedupes across processes), then delete."""
+        with self._busy:  # a shutdown waits for this, and nothing starts after a stop
+            if not self._stopped.is_set():
+                self._apply_now(client, notification)
+
+    def _apply_now(self, client: PiktidClient, notification: Notification) -> None:
         deleted = self._seen.get(notification.id)
         if deleted:
             return
@@ -311,11 +325,15 @@ class Listener:
             stream.stop()
         deadline = time.monotonic() + self.shutdown_timeout
         for stream in streams:
-            # A stream busy applying an event finishes it; an idle one wakes at its next keepalive.
-            stream.join(max(0.0, deadline - time.monotonic()))
+            # A stream applying a notification finishes it (and its deletion) before the process ends.
+            if not stream.wait_idle(deadline - time.monotonic()):
+                log.warning("%s: still applying a notification at shutdown", _label(stream.account_key))
+        for stream in streams:
+            stream.join(0.1)
         left = sum(stream.is_alive for stream in streams)
         if left:
-            log.info("%d idle stream(s) left to end with the process", left)
+            # Blocked reading an idle stream (it wakes at the next keepalive): nothing of theirs is in flight.
+            log.info("%d idle stream(s) end with the process", left)
         log.info("Stopped listening to PiktID notifications")
 
 
