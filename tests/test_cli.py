@@ -326,6 +326,21 @@ def test_cli_other_refusals_are_one_line_errors(demo, garment_folder, tmp_path, 
     assert Job.objects.get().status == Job.Status.FAILED
 
 
+def test_cli_gives_up_waiting_for_the_limiter_at_its_timeout_and_cancels_the_job(
+    demo, garment_folder, tmp_path, piktid_env, settings
+):
+    settings.PIKTID_CREATE_LIMIT = 0  # no slot will ever free up
+    stdout = io.StringIO()
+    with pytest.raises(CommandError, match=r"Gave up after 0\.3 s waiting for PiktID's limits"):
+        run_piktid(
+            garment_folder, tmp_path / "out", "--token", FAKE_TOKEN, "--base-url", piktid_env.base_url,
+            "--timeout", "0.3", stdout=stdout,
+        )  # fmt: skip
+    assert stdout.getvalue().count("Waiting for PiktID's limit") == 1
+    assert Job.objects.get().status == Job.Status.CANCELED
+    assert piktid_env.creations() == []
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_cli_runs_at_once_share_the_limiter_and_never_meet_a_429(
     demo, garment_folder, tmp_path, piktid_env, settings
