@@ -3,6 +3,7 @@
 The streams run in threads with their own database connections, so these tests commit (transactional db).
 """
 
+import logging
 import os
 import signal
 import threading
@@ -65,8 +66,8 @@ def listening(*, refresh: float = 0.05, sleeps: list[float] | None = None) -> It
         listener.stop()
         thread.join(5)
         assert not thread.is_alive(), "the listener did not stop"
-        for stream in listener.streams.values():
-            assert stream.join(2), "a stream thread did not end"
+        for stream in [*listener.streams.values(), *listener.retired]:
+            assert stream.join(2), "a stream thread did not end"  # and closed its database connection
 
 
 def env_key(fake) -> str:
@@ -155,7 +156,10 @@ def test_an_account_connected_while_running_gets_a_stream_and_loses_it_when_disc
     ]
 
 
-def test_a_401_stops_that_stream_and_marks_the_token_invalid_until_it_is_valid_again(fake_piktid, team):
+def test_a_401_stops_that_stream_and_marks_the_token_invalid_until_it_is_valid_again(
+    fake_piktid, team, caplog
+):
+    caplog.set_level(logging.INFO)
     with listening():
         fake_piktid.wait_for(lambda: fake_piktid.open_streams == 1)
         fake_piktid.fail_next("GET", "/notifications/events", 401)
@@ -166,6 +170,7 @@ def test_a_401_stops_that_stream_and_marks_the_token_invalid_until_it_is_valid_a
         assert listener_accounts() == {}
         services.piktid_balance_refresh(team=team)  # PiktID accepts the token again: the mark is cleared
         fake_piktid.wait_for(lambda: fake_piktid.open_streams == 1)
+    assert "PiktID refused the token" in caplog.text and FAKE_TOKEN not in caplog.text
 
 
 def test_an_event_for_our_job_moves_it_and_once_exits_after_the_backlog(fake_piktid, team, member):

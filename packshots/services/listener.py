@@ -278,7 +278,7 @@ class Listener:
         self.sleep = sleep
         self.shutdown_timeout = shutdown_timeout
         self.streams: dict[str, AccountStream] = {}
-        self._retired: list[AccountStream] = []
+        self.retired: list[AccountStream] = []  # told to stop, possibly still ending
         self._stopped = threading.Event()
 
     def stop(self) -> None:
@@ -309,10 +309,10 @@ class Listener:
         for key, stream in list(self.streams.items()):
             if key not in accounts or not stream.is_alive:
                 if key not in accounts:
-                    log.info("%s: no longer connected; stopping its stream", _label(key))
+                    log.info("%s: no longer connected or usable; stopping its stream", _label(key))
                 stream.stop()
-                self._retired.append(self.streams.pop(key))
-        self._retired = [stream for stream in self._retired if stream.is_alive]
+                self.retired.append(self.streams.pop(key))
+        self.retired = [stream for stream in self.retired if stream.is_alive]
         for key, credentials in accounts.items():
             if key not in self.streams and not self._stopped.is_set():
                 stream = AccountStream(credentials, backoff=self.backoff, sleep=self.sleep)
@@ -320,7 +320,7 @@ class Listener:
                 stream.start()
 
     def _shutdown(self) -> None:
-        streams = [*self.streams.values(), *self._retired]
+        streams = [*self.streams.values(), *self.retired]
         for stream in streams:
             stream.stop()
         deadline = time.monotonic() + self.shutdown_timeout
