@@ -7,6 +7,7 @@ database first, as `make run` does.
 
 import argparse
 import contextlib
+import logging
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -62,10 +63,17 @@ class Command(BaseCommand):
         parser.add_argument("--user", default=None, help="E-mail of the member the job is created for")
 
     def handle(self, *args, **opts) -> None:
+        # One line per HTTP call (pre-signed URLs included) drowns the progress lines; -v 2 shows them.
+        httpx_log = logging.getLogger("httpx")
+        level = httpx_log.level
+        if opts["verbosity"] < 2:
+            httpx_log.setLevel(logging.WARNING)
         try:
             self._run(opts)
         except PackshotError as exc:
             raise CommandError(str(exc)) from exc
+        finally:
+            httpx_log.setLevel(level)
 
     def _run(self, opts: dict) -> None:
         folder = Path(opts["input_folder"])
