@@ -16,10 +16,13 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import PiktidConnection
 from packshots import services
+from packshots.engines.piktid.client import Notification, StreamEvent
+from packshots.engines.piktid.errors import PiktidConnectionError
 from packshots.models import EngineEvent, Job
+from packshots.services import connections as piktid_connections
 from packshots.services import listener as listener_module
 from packshots.services.connections import account_key_for
-from packshots.services.listener import Backoff, Listener, listener_accounts
+from packshots.services.listener import AccountStream, Backoff, Listener, listener_accounts
 from tests import factories
 from tests.piktid.fixtures import FAKE_TOKEN
 
@@ -93,6 +96,37 @@ def test_backfill_is_applied_before_live_events_and_each_is_deleted_once(fake_pi
     assert handled == ids
     assert events_of(env_key(fake_piktid)) == [str(i) for i in ids]
     assert [fake_piktid.count("DELETE", f"/notifications/{i}") for i in ids] == [1, 1, 1]
+
+
+def test_live_events_sent_before_the_backfill_ended_wait_for_it(monkeypatch, fake_piktid, team, handled):
+    # PiktID's contract sends backfill → backfill_complete → live; a live event that overtakes the
+    # backfill (a proxy reordering, say) is still applied after it.
+    def note(n: int) -> Notification:
+        return Notification(id=n, name="batch_edit", data=dict(JOB_EVENT), timestamp=1.0)
+
+    class Client:
+        deleted: list[int] = []
+
+        def notification_stream(self, *, names=None):
+            yield StreamEvent("live", note(3))
+            yield StreamEvent("backfill", note(1))
+            yield StreamEvent("backfill", note(2))
+            yield StreamEvent("backfill_complete", None)
+            yield StreamEvent("live", note(4))
+            stream.stop()  # the test's way out: the next read ends the stream
+            raise PiktidConnectionError("closed", maybe_sent=True)
+
+        def notification_delete(self, notification_id: int) -> None:
+            self.deleted.append(notification_id)
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(piktid_connections, "piktid_client", lambda credentials: Client())
+    stream = AccountStream(listener_accounts()[env_key(fake_piktid)], sleep=lambda s: None)
+    stream.start()
+    assert stream.join(5)
+    assert handled == [1, 2, 3, 4] and Client.deleted == [1, 2, 3, 4]
 
 
 def test_keepalives_are_ignored(fake_piktid, team, handled):

@@ -137,10 +137,6 @@ class AccountStream:
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
-    @property
-    def is_stopping(self) -> bool:
-        return self._stopped.is_set()
-
     # ---- the thread
 
     def _main(self) -> None:
@@ -349,7 +345,6 @@ def listener_backlog(
     *, backoff: Backoff | None = None, sleep: Callable[[float], object] | None = None
 ) -> BacklogReport:
     """--once: read every account's backfill (one thread each), apply and delete it, then return."""
-    close_old_connections()
     streams = [
         AccountStream(credentials, once=True, backoff=backoff, sleep=sleep)
         for credentials in listener_accounts().values()
