@@ -70,6 +70,8 @@ def fake_figures(fake: FakePiktid, token: str, window: float) -> dict:
     return {
         "requests": len(creations),
         "429": sum(1 for r in creations if r.status == 429),
+        "jobs_at_fake": len(jobs),
+        "reconcile_lookups": sum(1 for r in fake.requests_to("GET", "/gallery/by-job") if r.token == token),
         "accepted": accepted,
         "max_per_window": per_window,
         "max_active": peak,
@@ -91,6 +93,8 @@ def window_lateness(accepted: list[float], limit: int, window: float) -> list[fl
 
 def run_ours(args: argparse.Namespace, fake: FakePiktid, logs: Path) -> dict:
     from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db.models import Count
+    from django_tasks_db.models import DBTaskResult
 
     from packshots import services
     from packshots.models import Job
@@ -121,6 +125,11 @@ def run_ours(args: argparse.Namespace, fake: FakePiktid, logs: Path) -> dict:
                 raise RuntimeError(f"jobs still unfinished at the deadline: see the worker logs in {logs}")
             time.sleep(0.05)
         rows = list(Job.objects.filter(pk__in=ids).values("status", "queued_at", "finished_at"))
+        tasks = dict(
+            DBTaskResult.objects.values_list("task_path")
+            .annotate(n=Count("id"))
+            .values_list("task_path", "n")
+        )
     finally:
         piktid_stack.stop(*workers, web)
     first_queued = min(r["queued_at"] for r in rows).timestamp()
@@ -134,6 +143,8 @@ def run_ours(args: argparse.Namespace, fake: FakePiktid, logs: Path) -> dict:
         "failed": sum(1 for r in rows if r["status"] != "completed"),
         "to_first_creation": figures["accepted"][0] - first_queued if figures["accepted"] else math.nan,
         "fake_to_ours": last_finished - figures["last_done"],
+        "submit_runs": tasks.get("packshots.tasks.piktid_submit_task", 0),
+        "all_tasks": sum(tasks.values()),
     }
 
 
@@ -227,6 +238,8 @@ def report(name: str, run: dict, args: argparse.Namespace) -> None:
     print(f"\n{name}")
     print(f"  jobs completed / failed          {run['completed']} / {run['failed']} {run.get('why') or ''}")
     print(f"  create requests / 429 answers    {run['requests']} / {run['429']}")
+    lookups = run["reconcile_lookups"]
+    print(f"  jobs created at the fake         {run['jobs_at_fake']} (gallery look-ups: {lookups})")
     print(f"  max creations in any {args.window:g} s window  {run['max_per_window']} (limit {args.limit})")
     print(f"  max active jobs at the fake      {run['max_active']} (limit {args.active})")
     print(
@@ -238,9 +251,16 @@ def report(name: str, run: dict, args: argparse.Namespace) -> None:
             f"  creation after its slot freed    median {statistics.median(late):.2f} s, "
             f"max {max(late):.2f} s, min {min(late):.3f} s ({len(late)} creations)"
         )
+    if args.timeline:
+        start = run.get("first_queued", run["accepted"][0] if run["accepted"] else 0.0)
+        print(
+            "  creations at (s after the first job_start):",
+            " ".join(f"{t - start:.2f}" for t in run["accepted"]),
+        )
     if "to_first_creation" in run:
         print(f"  first job_start → 1st creation   {run['to_first_creation']:.2f} s")
         print(f"  last done at fake → in our db    {run['fake_to_ours']:.2f} s (webhook, sync task, copy)")
+        print(f"  task runs: submit / all          {run['submit_runs']} / {run['all_tasks']}")
 
 
 def main() -> None:
@@ -252,9 +272,10 @@ def main() -> None:
     parser.add_argument("--output-delay", type=float, default=0.5, help="fake seconds per output")
     parser.add_argument("--workers", type=int, default=2, help="db_worker processes")
     parser.add_argument("--interval", type=float, default=1.0, help="db_worker idle poll (Procfile: 1)")
-    parser.add_argument("--active-wait", type=float, help="PIKTID_ACTIVE_WAIT_S (default: the settings')")
+    parser.add_argument("--active-wait", type=int, help="PIKTID_ACTIVE_WAIT_S (default: the settings')")
     parser.add_argument("--database", default="bench_h8", help="PostgreSQL database, dropped and re-created")
     parser.add_argument("--skip-official", action="store_true")
+    parser.add_argument("--timeline", action="store_true", help="print every accepted creation's time")
     args = parser.parse_args()
     args.minimum = minimum_makespan(args.jobs, args.limit, args.window, args.active, args.output_delay)
 
