@@ -119,6 +119,8 @@ def test_cli_reads_an_instructions_file(demo, garment_folder, tmp_path):
         (["--num-variations", "0"], "must be 1–8"),
         (["--model", "gpt_image", "--use-anchor", "--anchor-index", "2"], "anchor_index"),
         (["--team", "nope"], "No team with slug 'nope'"),
+        (["--poll-interval", "0"], "above 0"),
+        (["--timeout", "nan"], "above 0"),
     ],
 )
 def test_cli_bad_flags_get_a_one_line_error_and_store_nothing(demo, garment_folder, args, message):

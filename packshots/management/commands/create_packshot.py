@@ -76,35 +76,7 @@ class Command(BaseCommand):
             httpx_log.setLevel(level)
 
     def _run(self, opts: dict) -> None:
-        folder = Path(opts["input_folder"])
-        photos = self._photos(folder)
-        instructions = self._instructions(opts)
-        notes = opts["image_notes"] or []
-        if len(notes) > len(photos):
-            raise CommandError(f"--image-notes has {len(notes)} notes for {len(photos)} images")
-        job_options = {"model": opts["model"]}
-        if opts["use_anchor"]:
-            job_options.update(use_anchor=True, anchor_index=opts["anchor_index"])
-        errors = schema.validate_job(
-            instructions=instructions,
-            images=[
-                {"file_id": p.name, "note": notes[i] if i < len(notes) else ""} for i, p in enumerate(photos)
-            ],
-            options=job_options,
-            post_process=opts["post_process"],
-        )
-        if errors:
-            raise CommandError("; ".join(f"{k}: {m}" for k, msgs in errors.items() for m in msgs))
-        # The same text rule as the web forms, before any of it reaches a query (PostgreSQL refuses NUL).
-        project_name = opts["project"] or folder.resolve().name
-        names = (
-            ("--project", project_name, MAX_PROJECT_NAME),
-            ("--team", opts["team"], 254),
-            ("--user", opts["user"], 254),
-        )
-        for flag, value, max_length in names:
-            if value is not None and (error := schema.text_error(value, max_length=max_length)):
-                raise CommandError(f"{flag}: {error}")
+        request = self._request(opts)
         if services.database_prepare(stdout=self.stdout):
             self.stdout.write("Prepared the embedded database (migrated, demo team created).")
         membership = services.membership_for_cli(team_slug=opts["team"], email=opts["user"])
@@ -113,19 +85,9 @@ class Command(BaseCommand):
             credentials = services.piktid_credentials_for_cli(
                 team=membership.team, token=opts["token"], base_url=opts["base_url"]
             )
-        self.stdout.write(
-            f"Create Packshot: {len(photos)} images, {schema.total_outputs(instructions)} outputs"
-        )
-        job = services.job_create_from_files(
-            membership=membership,
-            project_name=project_name,
-            photos=photos,
-            notes=notes,
-            instructions=instructions,
-            engine=opts["engine"],
-            options=job_options,
-            post_process=opts["post_process"],
-        )
+        outputs = schema.total_outputs(request["instructions"])
+        self.stdout.write(f"Create Packshot: {len(request['photos'])} images, {outputs} outputs")
+        job = services.job_create_from_files(membership=membership, **request)
         self.stdout.write(
             f"Job #{job.pk} created in project “{job.project.name}” (team {membership.team.slug})"
         )
@@ -149,6 +111,49 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Job #{job.pk} did not complete ({job.get_status_display()}): {job.error_message}"
             )
+
+    def _request(self, opts: dict) -> dict:
+        """Everything the job is made of, checked before the database is touched."""
+        folder = Path(opts["input_folder"])
+        photos = self._photos(folder)
+        instructions = self._instructions(opts)
+        notes = opts["image_notes"] or []
+        if len(notes) > len(photos):
+            raise CommandError(f"--image-notes has {len(notes)} notes for {len(photos)} images")
+        if not (opts["poll_interval"] > 0 and opts["timeout"] > 0):  # NaN too
+            raise CommandError("--poll-interval and --timeout take a number of seconds above 0")
+        job_options = {"model": opts["model"]}
+        if opts["use_anchor"]:
+            job_options.update(use_anchor=True, anchor_index=opts["anchor_index"])
+        errors = schema.validate_job(
+            instructions=instructions,
+            images=[
+                {"file_id": p.name, "note": notes[i] if i < len(notes) else ""} for i, p in enumerate(photos)
+            ],
+            options=job_options,
+            post_process=opts["post_process"],
+        )
+        if errors:
+            raise CommandError("; ".join(f"{k}: {m}" for k, msgs in errors.items() for m in msgs))
+        # The same text rule as the web forms, before any of it reaches a query (PostgreSQL refuses NUL).
+        project_name = opts["project"] or folder.resolve().name
+        names = (
+            ("--project", project_name, MAX_PROJECT_NAME),
+            ("--team", opts["team"], 254),
+            ("--user", opts["user"], 254),
+        )
+        for flag, value, max_length in names:
+            if value is not None and (error := schema.text_error(value, max_length=max_length)):
+                raise CommandError(f"{flag}: {error}")
+        return {
+            "project_name": project_name,
+            "photos": photos,
+            "notes": notes,
+            "instructions": instructions,
+            "engine": opts["engine"],
+            "options": job_options,
+            "post_process": opts["post_process"],
+        }
 
     def _run_local(self, job: Job) -> Job:
         # Run it here and now, so the CLI works even when no worker process is running. A crash is recorded on
