@@ -330,7 +330,6 @@ class Listener:
         if left:
             # Blocked reading an idle stream (it wakes at the next keepalive): nothing of theirs is in flight.
             log.info("%d idle stream(s) end with the process", left)
-        log.info("Stopped listening to PiktID notifications")
 
 
 @dataclass(frozen=True)
