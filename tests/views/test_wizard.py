@@ -578,3 +578,19 @@ def test_shapes_no_packshot_can_come_from_are_refused_at_upload(member_client, t
     response = upload(member_client, job, SimpleUploadedFile("odd.png", png_header(*size)))
     assert f"odd.png: {message}" in response.text
     assert job.uploads.count() == 0
+
+
+def test_a_refused_upload_from_a_plain_form_still_passes_the_csrf_check(team, member, settings):
+    from django.test import Client
+
+    settings.PACKSHOT_MAX_UPLOAD_MB = 1
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(member)
+    job = factories.make_draft(team=team, photos=0)
+    url = reverse("packshots:wizard-photos", args=[job.pk])
+    token = client.get(url).context["csrf_token"]
+    big = [SimpleUploadedFile(f"big{i}.jpg", os.urandom(6 * 1024 * 1024)) for i in range(2)]
+    # The token comes before the files, as in the page's form: it is read, the files are not.
+    response = client.post(url, {"csrfmiddlewaretoken": str(token), "photos": big, "note": ""})
+    assert response.status_code == 200 and "one upload may be at most 11 MB" in response.text
+    assert job.uploads.count() == 0
