@@ -256,6 +256,38 @@ def test_cli_runs_the_example_instructions_on_piktid_like_the_official_client(
     assert "Progress: 4/4 outputs (completed)" in stdout.getvalue()
 
 
+def test_cli_writes_what_piktid_made_when_some_outputs_fail_and_exits_non_zero(
+    demo, garment_folder, tmp_path, piktid_env
+):
+    piktid_env.plan_next_job(failed_outputs={(0, 1): "The model refused this garment"})
+    out = tmp_path / "out"
+    with pytest.raises(CommandError, match="did not complete") as info:
+        run_piktid(garment_folder, out, "--token", FAKE_TOKEN, "--base-url", piktid_env.base_url)
+    assert "\n" not in str(info.value)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "metadata.json",
+        "output_0_0_v0.jpg",
+        "output_0_2_v0.jpg",
+        "output_1_0_v0.jpg",
+    ]
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert metadata == fake_results(piktid_env, Job.objects.get().remote_job_id)
+    assert metadata["summary"]["failed"] == 1
+    assert Job.objects.get().status == Job.Status.PARTIALLY_FAILED
+
+
+def test_cli_refused_team_token_is_marked_like_any_401(demo, garment_folder, tmp_path, piktid_env):
+    piktid_env.add_account("team-token-0123456789")
+    connection_row = services.piktid_connect(
+        team=demo, user=None, token="team-token-0123456789", base_url=piktid_env.base_url
+    )
+    del piktid_env.accounts["team-token-0123456789"]  # revoked at PiktID since
+    with pytest.raises(CommandError, match=r"PiktID refused the team's saved token \(401\)"):
+        run_piktid(garment_folder, tmp_path / "out", "--base-url", piktid_env.base_url)
+    connection_row.refresh_from_db()
+    assert connection_row.token_invalid_at is not None and not Job.objects.exists()
+
+
 def test_cli_token_flag_wins_over_the_team_connection_and_piktid_token(
     demo, garment_folder, tmp_path, piktid_env, settings
 ):

@@ -7,6 +7,7 @@ the shared limiter (`piktid_submit`), so CLI processes and workers never exceed 
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
@@ -24,6 +25,7 @@ from packshots.services.connections import (
     piktid_client,
     piktid_credentials,
     piktid_credentials_for_token,
+    piktid_token_invalid,
 )
 from packshots.services.drafts import (
     job_discard,
@@ -92,7 +94,8 @@ def piktid_credentials_for_cli(
             )
         if base_url is None:
             return _checked(found)
-        token = found.token
+        moved = piktid_credentials_for_token(token=found.token, base_url=base_url)
+        return _checked(replace(moved, source=found.source))
     return _checked(piktid_credentials_for_token(token=token, base_url=base_url))
 
 
@@ -104,6 +107,7 @@ def _checked(credentials: PiktidCredentials) -> PiktidCredentials:
         with piktid_client(credentials) as client:
             client.me()
     except PiktidAuthError as exc:
+        piktid_token_invalid(account_key=credentials.account_key, reason=str(exc))  # as any 401 does
         raise PackshotError(f"PiktID refused {whose} (401): {exc}") from exc
     except PiktidError as exc:
         raise PackshotError(f"PiktID at {credentials.base_url} could not be asked: {exc}") from exc
