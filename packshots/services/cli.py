@@ -107,7 +107,8 @@ def _checked(credentials: PiktidCredentials) -> PiktidCredentials:
         with piktid_client(credentials) as client:
             client.me()
     except PiktidAuthError as exc:
-        piktid_token_invalid(account_key=credentials.account_key, reason=str(exc))  # as any 401 does
+        if credentials.source != "token":  # a saved token: stop its other uses too (as connections does)
+            piktid_token_invalid(account_key=credentials.account_key, reason=str(exc))
         raise PackshotError(f"PiktID refused {whose} (401): {exc}") from exc
     except PiktidError as exc:
         raise PackshotError(f"PiktID at {credentials.base_url} could not be asked: {exc}") from exc
