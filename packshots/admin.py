@@ -1,5 +1,8 @@
+import re
+
 from django import forms
 from django.contrib import admin
+from django.db import models
 
 from packshots import instructions as schema
 from packshots.models import EngineEvent, Job, Preset, Project, Result, Upload
@@ -26,6 +29,17 @@ def _json_text_error(value: object, path: str = "") -> str | None:
     return None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class SurrogateSafeJSONField(forms.JSONField):
+    def prepare_value(self, value):
+        # Django writes JSON with ensure_ascii=False, so a lone surrogate (in a refused submission, or a row
+        # stored before the text rule existed) would make the page fail to encode: escape just those.
+        text = super().prepare_value(value)
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if isinstance(text, str) else text
+
+
 class TextRuleAdminForm(forms.ModelForm):
     """Admin edits follow the app's one text rule: every text field and every string inside a JSON field."""
 
@@ -44,6 +58,7 @@ class TextRuleAdminForm(forms.ModelForm):
 
 class TextRuleAdmin(admin.ModelAdmin):
     form = TextRuleAdminForm
+    formfield_overrides = {models.JSONField: {"form_class": SurrogateSafeJSONField}}
 
 
 @admin.register(Project)

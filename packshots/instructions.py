@@ -208,6 +208,8 @@ def _design(parts: tuple[str, ...]) -> Check:
         if isinstance(value, str):
             return text(value)
         if _is_int(value):
+            if value > MAX_SEED:  # an index into PiktID's list of design values; no list is that long
+                return f"a Design Value index must be at most {MAX_SEED}"
             return None if value >= 0 else "a Design Value index must be 0 or more"
         if not isinstance(value, dict):
             return "must be text, a Design Value index or an object with text and/or image"

@@ -126,6 +126,7 @@ BAD_DESIGN_VALUES = [
     # (value, where inside the field the error points, message)
     ("b" * 1001, "", "must be at most 1000 characters (got 1001)"),
     (-1, "", "a Design Value index must be 0 or more"),
+    (10**30, "", "a Design Value index must be at most 2147483647"),
     (True, "", "must be text, a Design Value index or an object with text and/or image"),
     (1.5, "", "must be text, a Design Value index or an object with text and/or image"),
     (None, "", "must be text, a Design Value index or an object with text and/or image"),
