@@ -50,9 +50,8 @@ def database_prepare(*, stdout=None) -> bool:
     if not executor.migration_plan(executor.loader.graph.leaf_nodes()):
         return False
     database = settings.DATABASES["default"]
-    embedded = database["ENGINE"].endswith("sqlite3") and Path(database["NAME"]) == settings.VAR_DIR / (
-        "db.sqlite3"
-    )
+    default_file = settings.VAR_DIR / "db.sqlite3"  # config/settings.py's choice when DATABASE_URL is unset
+    embedded = database["ENGINE"].endswith("sqlite3") and Path(database["NAME"]) == default_file
     if not embedded:
         raise PackshotError("The database has unapplied migrations: run `python manage.py migrate` first.")
     call_command("migrate", interactive=False, verbosity=0)
