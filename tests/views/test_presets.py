@@ -1,8 +1,12 @@
 """The preset library under hostile input: unstorable text, blank names, racing creates, huge documents."""
 
+import importlib
 import json
+from types import SimpleNamespace
 
 import pytest
+from django.apps import apps as django_apps
+from django.db import connection
 from django.urls import reverse
 
 from packshots.models import Job, Preset
@@ -146,3 +150,48 @@ def test_many_bad_instructions_give_twenty_errors_and_a_count(member_client, tea
     # The pasted text comes back for editing (at most the cap); the errors add little to it.
     assert len(response.content) < len(text) + 20_000
     assert nothing_stored(team)
+
+
+# ---------------------------------------------------------------- rows stored before the text rule
+
+
+@pytest.fixture
+def repair():
+    """The data migration's function, run against the current database."""
+    migration = importlib.import_module("packshots.migrations.0003_repair_lone_surrogates")
+    return lambda: migration.repair_lone_surrogates(django_apps, SimpleNamespace(connection=connection))
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="only SQLite ever stored lone surrogates")
+def test_stored_lone_surrogates_are_repaired_so_every_page_shows_again(member_client, team, member, repair):
+    preset = factories.make_preset(team=team, name="Summer")
+    job = factories.make_job(team=team, status=Job.Status.COMPLETED)
+    # As the old import left them: written past validation, straight into the JSON columns.
+    Preset.objects.filter(pk=preset.pk).update(
+        categories=["Sum\ud800mer"],
+        instruction={"style": "free", "prompt": "\udc00", "surface": {"text": "o\ud800k"}},
+    )
+    Job.objects.filter(pk=job.pk).update(
+        request={**job.request, "instructions": [{"style": "free", "prompt": "\ud800"}]}
+    )
+    pages = [
+        reverse("packshots:preset-list"),
+        reverse("packshots:preset-export"),
+        reverse("packshots:job-detail", args=[job.pk]),
+        reverse("packshots:job-instructions", args=[job.pk]),
+    ]
+    with pytest.raises(UnicodeEncodeError):  # what every member saw: a 500
+        member_client.get(pages[0])
+
+    repair()
+    repair()  # idempotent
+
+    preset.refresh_from_db()
+    assert preset.categories == ["Sum\ufffdmer"]
+    assert preset.instruction == {"style": "free", "prompt": "\ufffd", "surface": {"text": "o\ufffdk"}}
+    for url in pages:
+        assert member_client.get(url).status_code == 200
+    # Saving it again asks for the damaged spot to be retyped.
+    data = {"name": "Summer", "categories": "Sum\ufffdmer", "style": "free", "num_variations": "1"}
+    response = member_client.post(reverse("packshots:preset-edit", args=[preset.pk]), data)
+    assert "could not be decoded (U+FFFD); retype the text" in response.text
