@@ -282,6 +282,11 @@ class JobOptionsForm(forms.Form):
     anchor_index = forms.IntegerField(required=False, min_value=0, initial=0)
     post_process = forms.BooleanField(required=False)
 
+    def __init__(self, *args, engines: list[str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if engines is not None:  # PiktID is offered only to teams with a usable connection
+            self.fields["engine"].choices = [c for c in self.fields["engine"].choices if c[0] in engines]
+
     def options(self) -> dict:
         data = self.cleaned_data
         options = {"model": data["model"]}

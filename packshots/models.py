@@ -176,6 +176,12 @@ class Job(models.Model):
         )
 
     @property
+    def can_regenerate(self) -> bool:
+        """A finished job's outputs can be made again (on PiktID only once PiktID knows the job)."""
+        finished = self.status in (self.Status.COMPLETED, self.Status.PARTIALLY_FAILED, self.Status.FAILED)
+        return finished and (self.engine == self.Engine.LOCAL or bool(self.remote_job_id))
+
+    @property
     def progress_percent(self) -> int:
         return round(self.progress)
 

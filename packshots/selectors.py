@@ -30,15 +30,19 @@ def results_for_team(team: Team) -> QuerySet[Result]:
 
 
 def latest_results(job: Job) -> list[Result]:
-    """The newest version of every output slot, in instruction/variation order."""
-    seen: set[tuple[int, int]] = set()
-    latest = []
+    """The newest version of every output slot, in instruction/variation order.
+
+    Each carries `earlier_versions`: the slot's older completed versions, newest first (kept and viewable).
+    """
+    by_slot: dict[tuple[int, int], Result] = {}
     for result in job.results.order_by("instruction_index", "variation_index", "-version"):
         slot = (result.instruction_index, result.variation_index)
-        if slot not in seen:
-            seen.add(slot)
-            latest.append(result)
-    return latest
+        if slot not in by_slot:
+            result.earlier_versions = []
+            by_slot[slot] = result
+        elif result.status == Result.Status.COMPLETED:
+            by_slot[slot].earlier_versions.append(result)
+    return list(by_slot.values())
 
 
 def instruction_rows(job: Job) -> list[dict]:

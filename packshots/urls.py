@@ -29,6 +29,7 @@ urlpatterns = [
     path("uploads/<int:upload_id>/remove/", wizard.upload_remove, name="upload-remove"),
     path("uploads/<int:upload_id>/main/", wizard.upload_make_main, name="upload-make-main"),
     path("uploads/<int:upload_id>/<str:kind>/", downloads.upload_file, name="upload-file"),
+    path("results/<int:result_id>/regenerate/", jobs.result_regenerate, name="result-regenerate"),
     path("results/<int:result_id>/<str:kind>/", downloads.result_file, name="result-file"),
     path("presets/", presets.preset_list, name="preset-list"),
     path("presets/new/", presets.preset_edit, name="preset-create"),
@@ -38,6 +39,5 @@ urlpatterns = [
     path("presets/export.json", presets.preset_export, name="preset-export"),
     path("webhooks/piktid/<str:key>/", webhooks.piktid_webhook, name="piktid-webhook"),
     path("jobs/<int:job_id>/resubmit/", jobs.job_resubmit, name="job-resubmit"),
-    path("results/<int:result_id>/regenerate/", jobs.result_regenerate, name="result-regenerate"),
     path("team/settings/", team.team_settings, name="team-settings"),
 ]

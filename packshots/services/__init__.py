@@ -57,6 +57,7 @@ from packshots.services.jobs import (
 )
 from packshots.services.library import preset_save, presets_import, project_create
 from packshots.services.piktid import (
+    engines_for_team,
     job_resubmit,
     limiter_acquire,
     piktid_notification_delete,
@@ -75,6 +76,7 @@ __all__ = [
     "connection_for_webhook_key",
     "database_prepare",
     "engine_event_apply",
+    "engines_for_team",
     "job_add_instructions",
     "job_cancel",
     "job_create_from_files",

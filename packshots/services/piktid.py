@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.models import PiktidConnection, Team
 from packshots import imaging, queue
+from packshots.engines import LOCAL, PIKTID
 from packshots.engines.base import OutputEvent
 from packshots.engines.piktid.client import (
     TERMINAL_JOB_STATUSES,
@@ -722,3 +723,8 @@ def result_regenerate(*, result: Result) -> Result:
     if result.job.engine == Job.Engine.PIKTID:
         return piktid_regenerate(result=result)
     return result_regenerate_local(result=result)
+
+
+def engines_for_team(team: Team) -> list[str]:
+    """The engines a team can run jobs on now: PiktID only with a usable connection."""
+    return [LOCAL, PIKTID] if piktid_credentials(team) is not None else [LOCAL]

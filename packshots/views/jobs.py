@@ -46,6 +46,9 @@ def job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
         "items": instruction_rows(job),
         "poll_seconds": poll_seconds(job),
         "has_results": any(r.status == "completed" for r in results),
+        # A regenerated output of a finished job keeps the page polling until it arrives.
+        "is_live": not job.is_terminal or any(not r.is_done for r in results),
+        "queue_position": services.queue_position(job),
     }
     template = "packshots/_job_progress.html" if request.htmx else "packshots/job_detail.html"
     response = render(request, template, context)

@@ -208,7 +208,8 @@ def instruction_remove(request: HtmxHttpRequest, job_id: int, index: int) -> Htt
 def wizard_review(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     job = _draft(request, job_id)
     initial = {"engine": job.engine, "post_process": job.request.get("post_process", False), **job.options}
-    form = JobOptionsForm(request.POST or None, initial=initial, engines=services.engines_for_team(request.team))
+    engines = services.engines_for_team(request.team)
+    form = JobOptionsForm(request.POST or None, initial=initial, engines=engines)
     if request.method == "POST" and form.is_valid():
         try:
             services.job_set_options(

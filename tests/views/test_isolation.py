@@ -48,6 +48,8 @@ def object_urls(world) -> list[tuple[str, str]]:
         ("get", reverse("packshots:preset-edit", args=[preset.pk])),
         ("post", reverse("packshots:preset-edit", args=[preset.pk])),
         ("post", reverse("packshots:preset-delete", args=[preset.pk])),
+        ("post", reverse("packshots:result-regenerate", args=[result.pk])),
+        ("post", reverse("packshots:job-resubmit", args=[job.pk])),
     ]
 
 
