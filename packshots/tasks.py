@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from packshots import queue, services
 from packshots.engines.piktid.errors import PiktidError
+from packshots.errors import PackshotError
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def piktid_submit_task(*, job_id: int) -> None:
 def piktid_sync_task(*, job_id: int) -> None:
     try:
         services.piktid_sync(job_id=job_id)
-    except PiktidError as exc:  # the poller catches up later; nothing is lost
+    except (PiktidError, PackshotError) as exc:  # the poller catches up later; nothing is lost
         log.warning("Job %s: syncing with PiktID failed: %s", job_id, exc)
 
 

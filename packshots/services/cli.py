@@ -207,6 +207,8 @@ def piktid_run_here(
             done = piktid_sync(job_id=job_id, credentials=credentials)
         except PiktidNotFoundError:
             done = False  # a new job may be invisible for a moment
+        except PiktidAuthError as exc:
+            raise PackshotError(f"PiktID refused the token while the job ran (401): {exc}") from exc
         except PiktidError as exc:
             report(f"PiktID did not answer ({exc}); trying again")
             done = False

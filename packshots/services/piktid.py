@@ -278,7 +278,9 @@ def _running(job: Job, remote_job_id: str) -> None:
         ):
             job.refresh_from_db()
             results_create(job=job)
-            queue.enqueue("piktid_poll_task", job_id=job.pk, run_after=_later(settings.PIKTID_POLL_S))
+            # A first look soon (as PiktID's own client does after 5 s): the earliest notifications may have
+            # arrived before this row knew its remote id, and later ones may never come.
+            queue.enqueue("piktid_poll_task", job_id=job.pk, run_after=_later(5))
         else:
             log.warning("Job %s was created at PiktID as %s but had stopped meanwhile", job.pk, remote_job_id)
 
@@ -464,14 +466,18 @@ def piktid_sync(*, job_id: int, credentials: PiktidCredentials | None = None) ->
     """Copy every finished output of a PiktID job into our storage and apply its state; True when done.
 
     Safe to run several times at once (webhook, SSE, poller): an output already stored is not fetched
-    again, and a twin's copy is dropped by the event service.
+    again, and a twin's copy is dropped by the event service. Raises PiktidError (a 401 after marking the
+    token refused) and PackshotError when no credentials of the job's account are at hand.
     """
     job = Job.objects.get(pk=job_id)
     if not job.remote_job_id or job.status not in (Job.Status.RUNNING, *OUTCOME_STATES):
         return True
     credentials = credentials or piktid_credentials(job.team)
     if credentials is None:
-        return False
+        raise PackshotError("This team has no usable PiktID connection to follow the job with.")
+    if job.account_key and credentials.account_key != job.account_key:
+        # Started with another token (the CLI's --token): only that account can see the job.
+        raise PackshotError("This job belongs to another PiktID account than the team's connection.")
     client = piktid_client(credentials)
     try:
         remote = client.job_results(job.remote_job_id)
@@ -479,7 +485,7 @@ def piktid_sync(*, job_id: int, credentials: PiktidCredentials | None = None) ->
             _sync_output(client, job, item)
     except PiktidAuthError as exc:
         piktid_token_invalid(account_key=credentials.account_key, reason=str(exc))
-        return False
+        raise
     finally:
         client.close()
     return _sync_job(job, remote)
@@ -598,9 +604,14 @@ def piktid_poll(*, job_id: int) -> float | None:
             job_fail(job_id=job.pk, message="PiktID no longer knows this job (404).")
             return None
         return 5.0
+    except PiktidAuthError:
+        return None  # the token is marked refused; resume_jobs picks the job up once a team fixes it
     except PiktidError as exc:
         log.warning("Job %s: polling PiktID failed: %s", job.pk, exc)
         return float(settings.PIKTID_POLL_S)
+    except PackshotError as exc:
+        log.warning("Job %s cannot be followed: %s", job.pk, exc)
+        return None
     return None if done else float(settings.PIKTID_POLL_S)
 
 

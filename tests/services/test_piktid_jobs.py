@@ -334,3 +334,19 @@ def test_the_poller_copes_with_404_just_after_creation(team, member, fake_piktid
     assert services.piktid_poll(job_id=job.pk) is None
     job.refresh_from_db()
     assert job.status == Job.Status.COMPLETED
+
+
+def test_a_job_of_another_account_is_not_followed_with_the_teams_token(team, member, fake_piktid):
+    job = factories.start_job(piktid_draft(team, member))
+    # Started with the CLI's --token (another account), and quiet for a while.
+    Job.objects.filter(pk=job.pk).update(account_key="a-different-account", last_event_at=None)
+    assert services.piktid_poll(job_id=job.pk) is None
+    assert fake_piktid.count("GET", f"/jobs/{job.remote_job_id}/results") == 1  # only the first look
+
+
+def test_a_token_refused_while_a_job_runs_stops_the_polling(team, member, fake_piktid):
+    job = factories.start_job(piktid_draft(team, member))
+    fake_piktid.fail_next("GET", f"/jobs/{job.remote_job_id}/results", 401)
+    Job.objects.filter(pk=job.pk).update(last_event_at=None)
+    assert services.piktid_poll(job_id=job.pk) is None
+    assert services.piktid_credentials(team) is None
