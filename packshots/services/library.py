@@ -25,7 +25,8 @@ def _insert(instance: Project | Preset, taken: InvalidInputError) -> None:
     """Save under the team's unique-name constraint: the loser of a race gets `taken`, not a 500.
 
     The check before this call gives the friendly answer; two identical requests can both pass it, so the
-    constraint decides. The savepoint keeps a surrounding transaction usable after the refused INSERT.
+    constraint decides (foreign keys are checked at commit, so an IntegrityError here is the name). The
+    savepoint keeps a surrounding transaction usable after the refused INSERT.
     """
     try:
         with transaction.atomic():
