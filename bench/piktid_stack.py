@@ -129,6 +129,22 @@ def wait_for_workers(processes: list[subprocess.Popen], log_dir: Path) -> None:
     time.sleep(1.1)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (gunicorn's master and workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, pids = 0.0, [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        pids.extend(int(child) for child in children)
+    return total
+
+
 def stop(*processes: subprocess.Popen) -> None:
     """SIGTERM to each process group we started (gunicorn's workers included), then wait."""
     for process in processes:

@@ -1,0 +1,199 @@
+"""Webhook ingest benchmark: signed PiktID deliveries to /webhooks/piktid/<key>/ under gunicorn on PostgreSQL.
+
+    .venv/bin/python -m bench.webhook_ingest                       # 3000 deliveries, 16 connections
+    .venv/bin/python -m bench.webhook_ingest --deliveries 6000 --connections 32
+
+gunicorn runs as the Procfile does (gthread, 2 workers × 4 threads, access log on) against a fresh
+PostgreSQL database (`--database`, dropped and re-created). A team is connected to the fake PiktID (token
+checked, webhook registered: the key and the secret are the real ones). `--jobs` running PiktID jobs of that
+team receive the events, round robin, so each delivery does what production does: verify the signature,
+record the EngineEvent once under the job's row lock, note the delivery on the connection, and insert the
+sync task and the notification-delete task rows (no db_worker runs: the rows stay queued).
+
+The client (this process) sends `--deliveries` batch_edit / image_result events with distinct ids over
+`--connections` keep-alive connections (httpx, one thread each), plus `--duplicates` of them sent a second
+time, as PiktID's retries would. A warm-up of `--warmup` deliveries is sent first and not timed. Printed:
+throughput, latency percentiles (client side, request sent → answer read), answers by status, and checks:
+every event recorded exactly once, one sync task per fresh event, no 5xx.
+"""
+
+import argparse
+import json
+import os
+import random
+import statistics
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from bench import piktid_stack
+from tests.piktid.fake_server import FakePiktid
+
+TOKEN = "bench-webhook-token"
+FIRST_ID = 1_000_000  # far above the fake's own notification ids (the registration ping)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def make_events(count: int, first_id: int, remote_ids: list[str]) -> list[dict]:
+    events = []
+    for n in range(count):
+        remote = remote_ids[n % len(remote_ids)]
+        if n % 2:
+            data = {"id_task": remote, "job_id": remote, "group_index": 0, "image_index": n % 4, "version": 0}
+            data |= {"status": "completed", "output": {"full_size": f"https://cdn.example/{remote}/{n}.jpg"}}
+            name = "image_result"
+        else:
+            data = {"id_task": remote, "job_id": remote, "status": "processing", "total_images": 4}
+            data |= {"processed_images": n % 4}
+            name = "batch_edit"
+        events.append({"id": first_id + n, "name": name, "data": data, "timestamp": time.time()})
+    return events
+
+
+def send_all(url: str, secret: str, events: list[dict], connections: int) -> tuple[list, float]:
+    """POST every event signed over `connections` threads: [(event id, status, seconds)], wall seconds."""
+    from packshots.engines.piktid.webhooks import sign
+
+    bodies = [json.dumps(event).encode() for event in events]
+    prepared = [(e["id"], body, sign(secret, body)) for e, body in zip(events, bodies, strict=True)]
+    local = threading.local()
+
+    def post(item: tuple[int, bytes, str]) -> tuple[int, int, float]:
+        event_id, body, signature = item
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(timeout=30)
+        headers = {"Content-Type": "application/json", "X-Webhook-Signature": signature}
+        started = time.perf_counter()
+        try:
+            status = local.client.post(url, content=body, headers=headers).status_code
+        except httpx.TransportError:
+            status = 0  # no answer
+        return event_id, status, time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=connections) as pool:
+        outcomes = list(pool.map(post, prepared))
+    return outcomes, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=3000)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--duplicates", type=float, default=0.1, help="share of events delivered twice")
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--jobs", type=int, default=20, help="running PiktID jobs the events name")
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers (4 threads each)")
+    parser.add_argument("--database", default="bench_h8", help="PostgreSQL database, dropped and re-created")
+    args = parser.parse_args()
+
+    fake = FakePiktid(output_delay=None).start()
+    fake.add_account(TOKEN)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-webhook-") as workdir:
+            work = Path(workdir)
+            piktid_stack.configure(
+                database=args.database, var_dir=work / "var", PIKTID_BASE_URL=fake.base_url
+            )
+            piktid_stack.fresh_database(args.database)
+            web, base_url = piktid_stack.start_gunicorn(work, workers=args.web_workers)
+            try:
+                run(args, fake, base_url, web.pid)
+            finally:
+                piktid_stack.stop(web)
+    finally:
+        fake.stop()
+
+
+def run(args: argparse.Namespace, fake: FakePiktid, base_url: str, web_pid: int) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    from packshots import services
+    from packshots.models import EngineEvent, Job
+
+    team, user, connection = piktid_stack.team_with_connection(token=TOKEN, webhook_base_url=base_url)
+    fake.wait_for(lambda: fake.deliveries, timeout=10)  # the registration ping reached us
+    project = services.project_create(team=team, created_by=user, name="Webhook bench")
+    remote_ids = [f"job_bench{n:04d}" for n in range(args.jobs)]
+    for remote in remote_ids:
+        Job.objects.create(
+            team=team,
+            project=project,
+            author=user,
+            engine=Job.Engine.PIKTID,
+            status=Job.Status.RUNNING,
+            account_key=connection.account_key,
+            remote_job_id=remote,
+            total_outputs=4,
+        )
+    url = f"{base_url}/webhooks/piktid/{connection.webhook_key}/"
+    secret = connection.webhook_secret
+
+    warmup = make_events(args.warmup, FIRST_ID, remote_ids)
+    send_all(url, secret, warmup, args.connections)
+    events = make_events(args.deliveries, FIRST_ID + args.warmup, remote_ids)
+    repeats = random.Random(11).sample(events, int(len(events) * args.duplicates))
+    # Repeats arrive mixed with first deliveries, some of them while the first is still being handled.
+    mixed = events + repeats
+    random.Random(12).shuffle(mixed)
+    web_cpu, own_cpu, load = piktid_stack.cpu_seconds(web_pid), time.process_time(), os.getloadavg()[0]
+    outcomes, wall = send_all(url, secret, mixed, args.connections)
+    web_cpu = piktid_stack.cpu_seconds(web_pid) - web_cpu
+    own_cpu = time.process_time() - own_cpu
+
+    latencies = [seconds * 1000 for _, _, seconds in outcomes]
+    statuses = Counter(status for _, status, _ in outcomes)
+    sent_ids = {str(e["id"]) for e in warmup + events}
+    source = f"piktid:{connection.account_key[:12]}"
+    recorded = Counter(
+        EngineEvent.objects.filter(source=source, event_id__in=sent_ids).values_list("event_id", flat=True)
+    )
+    sync_tasks = DBTaskResult.objects.filter(task_path="packshots.tasks.piktid_sync_task").count()
+    delete_tasks = DBTaskResult.objects.filter(
+        task_path="packshots.tasks.piktid_notification_delete_task"
+    ).count()
+
+    print(
+        f"{len(mixed)} deliveries ({len(events)} events + {len(repeats)} repeats) over {args.connections} "
+        f"connections to gunicorn ({args.web_workers} gthread workers × 4 threads) on PostgreSQL "
+        f"{args.database}; {args.jobs} running jobs; warm-up {len(warmup)}"
+    )
+    print(f"throughput        {len(mixed) / wall:7.0f} deliveries/s ({wall:.2f} s)")
+    print(
+        f"latency ms        p50 {statistics.median(latencies):.1f}  p95 {percentile(latencies, 95):.1f}  "
+        f"p99 {percentile(latencies, 99):.1f}  max {max(latencies):.1f}"
+    )
+    per = 1000 / len(mixed)
+    print(
+        f"CPU per delivery  gunicorn {web_cpu * per:.1f} ms, client {own_cpu * per:.1f} ms "
+        f"(load average before the run {load:.1f} on {os.cpu_count()} cores)"
+    )
+    print(f"answers           {dict(sorted(statuses.items()))}")
+    print(
+        f"recorded          {len(recorded)} of {len(sent_ids)} event ids, "
+        f"{sum(1 for n in recorded.values() if n > 1)} more than once"
+    )
+    print(f"task rows         {sync_tasks} sync (one per fresh event expected), {delete_tasks} delete")
+    problems = []
+    if any(status >= 500 or status == 0 for status in statuses):
+        problems.append("5xx or no answer")
+    if set(statuses) - {204}:
+        problems.append("answers other than 204")
+    if set(recorded) != sent_ids or any(n != 1 for n in recorded.values()):
+        problems.append("events not recorded exactly once")
+    if sync_tasks != len(sent_ids):
+        problems.append("sync tasks ≠ fresh events")
+    print("checks            " + ("all passed" if not problems else "FAILED: " + "; ".join(problems)))
+
+
+if __name__ == "__main__":
+    main()
