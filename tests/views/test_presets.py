@@ -195,3 +195,16 @@ def test_stored_lone_surrogates_are_repaired_so_every_page_shows_again(member_cl
     data = {"name": "Summer", "categories": "Sum\ufffdmer", "style": "free", "num_variations": "1"}
     response = member_client.post(reverse("packshots:preset-edit", args=[preset.pk]), data)
     assert "could not be decoded (U+FFFD); retype the text" in response.text
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="only SQLite ever stored lone surrogates")
+def test_the_admin_shows_a_stored_surrogate_escaped_instead_of_failing(client, team):
+    admin = factories.make_user("root@example.com", team=team, role="owner")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    preset = factories.make_preset(team=team, name="Summer")
+    Preset.objects.filter(pk=preset.pk).update(categories=["Sum\ud800mer"])
+    response = client.get(reverse("admin:packshots_preset_change", args=[preset.pk]))
+    assert response.status_code == 200
+    assert "Sum\\ud800mer" in response.text  # escaped as JSON writes it; saving it again is refused
