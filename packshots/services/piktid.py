@@ -50,9 +50,11 @@ from packshots.errors import JobStateError, PackshotError
 from packshots.models import EngineEvent, Job, PiktidAccount, PiktidCreation, Project, Result
 from packshots.services.connections import (
     PiktidCredentials,
+    piktid_balance_refresh,
     piktid_client,
     piktid_credentials,
     piktid_delivery_record,
+    piktid_status,
     piktid_token_invalid,
 )
 from packshots.services.jobs import (
@@ -739,3 +741,23 @@ def result_regenerate(*, result: Result) -> Result:
 def engines_for_team(team: Team) -> list[str]:
     """The engines a team can run jobs on now: PiktID only with a usable connection."""
     return [LOCAL, PIKTID] if piktid_credentials(team) is not None else [LOCAL]
+
+
+BALANCE_MAX_AGE = timedelta(minutes=1)
+
+
+def piktid_balance_for_review(*, team: Team):
+    """The team's PiktID status with a balance at most a minute old (asked of /auth/me when older).
+
+    The review step shows it beside the job's cost; a PiktID that does not answer leaves the last known
+    balance (the submission checks again anyway).
+    """
+    status = piktid_status(team)
+    checked = status.credits_checked_at
+    if status.is_usable and (checked is None or timezone.now() - checked > BALANCE_MAX_AGE):
+        try:
+            piktid_balance_refresh(team=team)
+        except PackshotError as exc:
+            log.info("Team %s: balance not refreshed: %s", team.pk, exc)
+        status = piktid_status(team)
+    return status

@@ -235,7 +235,7 @@ def wizard_review(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
         "items": instruction_rows(job),
         "uploads": job.uploads.all(),
         "problems": services.job_request_errors(job),
-        "piktid": services.piktid_status(request.team),
+        "piktid": services.piktid_balance_for_review(team=request.team) if job.engine == "piktid" else None,
     }
     return _render_step(request, job, "review", "packshots/_wizard_review.html", context)
 

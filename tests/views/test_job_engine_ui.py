@@ -89,3 +89,24 @@ def test_a_running_job_cannot_be_regenerated_or_resubmitted(member_client, team,
     member_client.post(reverse("packshots:job-resubmit", args=[job.pk]))
     job.refresh_from_db()
     assert job.status == Job.Status.RUNNING and job.results.count() == 1
+
+
+def test_the_review_step_asks_piktid_for_a_balance_older_than_a_minute(
+    member_client, team, member, fake_piktid
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import PiktidConnection
+    from packshots import services
+
+    services.piktid_connect(team=team, user=member, token=FAKE_TOKEN, base_url=fake_piktid.base_url)
+    PiktidConnection.objects.filter(team=team).update(
+        credits_checked_at=timezone.now() - timedelta(minutes=5)
+    )
+    fake_piktid.accounts[FAKE_TOKEN].credits = 777
+    draft = factories.make_draft(team=team, user=member, instructions=[factories.WHITE_CUTOUT])
+    services.job_set_options(job=draft, engine="piktid", options={"model": "auto"}, post_process=False)
+    page = member_client.get(reverse("packshots:wizard-review", args=[draft.pk])).content.decode()
+    assert "777 credits" in page
