@@ -350,3 +350,57 @@ def test_a_token_refused_while_a_job_runs_stops_the_polling(team, member, fake_p
     Job.objects.filter(pk=job.pk).update(last_event_at=None)
     assert services.piktid_poll(job_id=job.pk) is None
     assert services.piktid_credentials(team) is None
+
+
+def test_a_late_processing_event_leaves_a_completed_job_completed(client, team, member, fake_piktid):
+    connection = connect_webhook(team, member, fake_piktid)
+    job = run_to_the_end(fake_piktid, factories.start_job(piktid_draft(team, member)))
+    late = {"id": 4242, "name": "batch_edit", "data": {"id_task": job.remote_job_id, "status": "processing"}}
+    with factories.TestCase.captureOnCommitCallbacks(execute=True):
+        assert deliver(client, connection, late).status_code == 204
+    job.refresh_from_db()
+    assert job.status == Job.Status.COMPLETED and job.results.filter(status="completed").count() == 3
+
+
+def test_the_webhook_is_the_only_view_without_csrf():
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def views(patterns):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from views(p.url_patterns)
+            elif isinstance(p, URLPattern):
+                yield p.callback
+
+    exempt = {
+        f"{v.__module__}.{v.__name__}"
+        for v in views(get_resolver().url_patterns)
+        if getattr(v, "csrf_exempt", False)
+    }
+    assert exempt == {"packshots.views.webhooks.piktid_webhook"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_identical_deliveries_at_once_are_recorded_once(team, member, fake_piktid):
+    import threading
+
+    from django.db import connection as db_connection
+    from django.test import Client
+
+    connection = connect_webhook(team, member, fake_piktid)
+    event = {"id": 31337, "name": "ping", "data": {}}
+    statuses = []
+
+    def post():
+        try:
+            statuses.append(deliver(Client(), connection, event).status_code)
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert statuses == [204] * 4
+    assert EngineEvent.objects.filter(event_id="31337").count() == 1
