@@ -326,3 +326,11 @@ def test_resume_closes_a_job_whose_outputs_are_all_done(team, member):
     assert services.jobs_resume(stale_after=timedelta(minutes=10)) == [job.pk]
     job.refresh_from_db()
     assert job.status == Job.Status.COMPLETED
+
+
+def test_png_outputs_are_stored_under_png_names(team, member):
+    png = {"style": "white_cutout", "options": {"size": "1K", "ar": "1:1", "format": "png"}}
+    job = factories.start_job(factories.make_draft(team=team, user=member, instructions=[png]))
+    result = job.results.get()
+    assert result.format == "png" and result.image.name.endswith(".png")
+    assert result.image.read(8) == b"\x89PNG\r\n\x1a\n"
