@@ -85,8 +85,8 @@ def upload_add(*, job: Job, uploaded_by: User, file: File, note: str = "") -> Up
     max_bytes = settings.PACKSHOT_MAX_UPLOAD_MB * 1024 * 1024
     if file.size is not None and file.size > max_bytes:
         raise UploadRejectedError(f"{name}: the file is over the {settings.PACKSHOT_MAX_UPLOAD_MB} MB limit.")
-    if len(note) > schema.MAX_NOTE_LENGTH:
-        raise UploadRejectedError(f"{name}: the note is longer than {schema.MAX_NOTE_LENGTH} characters.")
+    if problem := schema.text_error(note, max_length=schema.MAX_NOTE_LENGTH):
+        raise UploadRejectedError(f"{name}: the note {problem}.")
     upload = Upload(
         team_id=job.team_id,
         project_id=job.project_id,
@@ -155,8 +155,8 @@ def _delete_files(upload: Upload) -> None:
 @transaction.atomic
 def upload_update_note(*, upload: Upload, note: str) -> Upload:
     _locked_upload(upload)
-    if len(note) > schema.MAX_NOTE_LENGTH:
-        raise UploadRejectedError(f"The note is longer than {schema.MAX_NOTE_LENGTH} characters.")
+    if problem := schema.text_error(note, max_length=schema.MAX_NOTE_LENGTH):
+        raise UploadRejectedError(f"The note {problem}.")
     upload.note = note.strip()
     upload.save(update_fields=["note"])
     return upload

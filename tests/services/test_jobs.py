@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from packshots import services
 from packshots.engines.base import OutputEvent
-from packshots.errors import InvalidInstructionsError, JobStateError
+from packshots.errors import InvalidInstructionsError, JobStateError, UploadRejectedError
 from packshots.models import JOB_TRANSITIONS, TERMINAL_STATES, EngineEvent, Job, Result
 from tests import factories
 
@@ -334,3 +334,13 @@ def test_png_outputs_are_stored_under_png_names(team, member):
     result = job.results.get()
     assert result.format == "png" and result.image.name.endswith(".png")
     assert result.image.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("note", ["back\ud800view", "nul\x00", "x" * 501])
+def test_a_bad_note_is_refused_by_the_service_itself(team, member, note):
+    job = factories.make_draft(team=team, user=member)
+    upload = job.uploads.get()
+    with pytest.raises(UploadRejectedError, match="The note"):
+        services.upload_update_note(upload=upload, note=note)
+    upload.refresh_from_db()
+    assert upload.note == ""
