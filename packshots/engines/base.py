@@ -34,6 +34,7 @@ class RenderedOutput:
     model_used: str
     confidence: float | None
     needs_review: bool
+    warnings: tuple[str, ...] = ()  # plain words for the reviewer, e.g. "garment touches the photo's edge"
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class OutputEvent:
     confidence: float | None = None
     quality_score: float | None = None
     needs_review: bool = False
+    warnings: tuple[str, ...] = ()  # why a reviewer should look (the engine's words)
 
     @property
     def slot(self) -> tuple[int, int, int]:
