@@ -294,3 +294,18 @@ class JobOptionsForm(forms.Form):
             options["use_anchor"] = True
             options["anchor_index"] = data.get("anchor_index") or 0
         return options
+
+
+class ReviewForm(forms.Form):
+    """A decision on one or more outputs of a finished job."""
+
+    results = forms.TypedMultipleChoiceField(
+        coerce=int, choices=(), error_messages={"required": "Choose an output."}
+    )
+    decision = forms.ChoiceField(choices=[("approved", "Approve"), ("rejected", "Reject")])
+    reason = TextField(max_length=500, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Ids are checked against the job by the service; here only their shape.
+        self.fields["results"].valid_value = lambda value: str(value).isdigit() and len(str(value)) < 19

@@ -98,6 +98,7 @@ class Job(models.Model):
         SUBMITTING = "submitting", "Submitting"
         RUNNING = "running", "Running"
         COMPLETED = "completed", "Completed"
+        NEEDS_REVIEW = "needs_review", "Needs review"
         PARTIALLY_FAILED = "partially_failed", "Partially failed"
         FAILED = "failed", "Failed"
         CANCELED = "canceled", "Canceled"
@@ -178,7 +179,7 @@ class Job(models.Model):
     @property
     def can_regenerate(self) -> bool:
         """A finished job's outputs can be made again (on PiktID only once PiktID knows the job)."""
-        finished = self.status in (self.Status.COMPLETED, self.Status.PARTIALLY_FAILED, self.Status.FAILED)
+        finished = self.status in _OUTCOMES
         return finished and (self.engine == self.Engine.LOCAL or bool(self.remote_job_id))
 
     @property
@@ -188,7 +189,7 @@ class Job(models.Model):
 
 # The whole state machine: from each state, the states a job may move to. Forward only, except that a
 # finished job's outcome is re-judged when one of its outputs is regenerated (a failed output made good).
-_OUTCOMES = {Job.Status.COMPLETED, Job.Status.PARTIALLY_FAILED, Job.Status.FAILED}
+_OUTCOMES = {Job.Status.COMPLETED, Job.Status.NEEDS_REVIEW, Job.Status.PARTIALLY_FAILED, Job.Status.FAILED}
 JOB_TRANSITIONS: dict[str, set[str]] = {
     Job.Status.DRAFT: {Job.Status.QUEUED, Job.Status.CANCELED},
     Job.Status.QUEUED: {Job.Status.SUBMITTING, Job.Status.FAILED, Job.Status.CANCELED},
@@ -196,6 +197,7 @@ JOB_TRANSITIONS: dict[str, set[str]] = {
     Job.Status.SUBMITTING: {Job.Status.RUNNING, Job.Status.QUEUED, Job.Status.FAILED, Job.Status.CANCELED},
     Job.Status.RUNNING: {
         Job.Status.COMPLETED,
+        Job.Status.NEEDS_REVIEW,
         Job.Status.PARTIALLY_FAILED,
         Job.Status.FAILED,
         Job.Status.CANCELED,
@@ -206,6 +208,7 @@ JOB_TRANSITIONS: dict[str, set[str]] = {
 JOB_TRANSITIONS[Job.Status.FAILED] = JOB_TRANSITIONS[Job.Status.FAILED] | {Job.Status.QUEUED}
 TERMINAL_STATES = {
     Job.Status.COMPLETED,
+    Job.Status.NEEDS_REVIEW,
     Job.Status.PARTIALLY_FAILED,
     Job.Status.FAILED,
     Job.Status.CANCELED,
@@ -251,6 +254,11 @@ class Result(models.Model):
         COMPLETED = "completed", "Completed"
         FAILED = "failed", "Failed"
 
+    class Review(models.TextChoices):
+        UNDECIDED = "", "Undecided"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="results")
     instruction_index = models.PositiveSmallIntegerField()
     variation_index = models.PositiveSmallIntegerField()
@@ -266,6 +274,15 @@ class Result(models.Model):
     confidence = models.FloatField(null=True, blank=True)
     quality_score = models.FloatField(null=True, blank=True, help_text="PiktID's quality score")
     needs_review = models.BooleanField(default=False)
+    warnings = models.JSONField(
+        default=list, blank=True, help_text="Why a reviewer should look, in plain words."
+    )
+    review = models.CharField(max_length=10, choices=Review.choices, blank=True, default="")
+    review_reason = models.CharField(max_length=500, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -301,6 +318,12 @@ class Result(models.Model):
     @property
     def is_done(self) -> bool:
         return self.status in (self.Status.COMPLETED, self.Status.FAILED)
+
+    @property
+    def awaits_decision(self) -> bool:
+        """Flagged or failed, and nobody has approved or rejected it yet."""
+        flagged = self.status == self.Status.FAILED or self.needs_review or bool(self.warnings)
+        return self.is_done and flagged and not self.review
 
 
 # An output's lifecycle: forward only, except that a crashed render's claim is released (back to pending).

@@ -39,5 +39,6 @@ urlpatterns = [
     path("presets/export.json", presets.preset_export, name="preset-export"),
     path("webhooks/piktid/<str:key>/", webhooks.piktid_webhook, name="piktid-webhook"),
     path("jobs/<int:job_id>/resubmit/", jobs.job_resubmit, name="job-resubmit"),
+    path("jobs/<int:job_id>/review/", jobs.job_review, name="job-review"),
     path("team/settings/", team.team_settings, name="team-settings"),
 ]

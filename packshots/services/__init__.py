@@ -24,7 +24,7 @@ from packshots.services.connections import (
     piktid_webhook_register,
     team_default_engine_set,
 )
-from packshots.services.downloads import job_metadata, outputs_write, zip_stream
+from packshots.services.downloads import job_metadata, outputs_write, review_lines, zip_stream
 from packshots.services.drafts import (
     job_add_instructions,
     job_discard,
@@ -45,6 +45,7 @@ from packshots.services.jobs import (
     engine_event_apply,
     job_cancel,
     job_fail,
+    job_outcome,
     job_process,
     job_transition,
     jobs_resume,
@@ -54,6 +55,7 @@ from packshots.services.jobs import (
     result_render,
     result_transition,
     results_create,
+    results_review,
 )
 from packshots.services.library import preset_save, presets_import, project_create
 from packshots.services.piktid import (
@@ -86,6 +88,7 @@ __all__ = [
     "job_duplicate",
     "job_fail",
     "job_metadata",
+    "job_outcome",
     "job_process",
     "job_remove_instruction",
     "job_replace_instruction",
@@ -131,6 +134,8 @@ __all__ = [
     "result_render",
     "result_transition",
     "results_create",
+    "results_review",
+    "review_lines",
     "team_default_engine_set",
     "upload_add",
     "upload_make_main",

@@ -35,7 +35,10 @@ def job_metadata(job: Job) -> dict:
                 "height": r.height,
                 "model_used": r.model_used or None,
                 "quality_score": r.confidence,
-                "detail_needs_review": r.needs_review,
+                "detail_needs_review": r.awaits_decision or r.needs_review,
+                "detail_review_reason": "; ".join(r.warnings) or None,
+                "review": r.review or None,
+                "review_reason": r.review_reason or None,
                 "error_message": r.error or None,
                 "created_at": r.created_at.isoformat(),
             }
@@ -103,3 +106,17 @@ def outputs_write(*, job: Job, folder) -> list[str]:
             written.append(result.filename)
     (folder / "metadata.json").write_text(json.dumps(job_metadata(job), indent=2))
     return written
+
+
+def review_lines(job: Job) -> list[str]:
+    """One line per output that awaits a decision, with the engine's reasons (the CLI's summary)."""
+    lines = []
+    for r in latest_results(job):
+        if r.awaits_decision:
+            why = (
+                r.error
+                if r.status == Result.Status.FAILED
+                else "; ".join(r.warnings) or "flagged by the engine"
+            )
+            lines.append(f"Needs review: {r.filename}: {why}")
+    return lines

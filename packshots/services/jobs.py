@@ -21,7 +21,12 @@ from packshots.selectors import latest_results
 log = logging.getLogger(__name__)
 
 ACTIVE_STATES = (Job.Status.QUEUED, Job.Status.SUBMITTING, Job.Status.RUNNING)
-OUTCOME_STATES = (Job.Status.COMPLETED, Job.Status.PARTIALLY_FAILED, Job.Status.FAILED)
+OUTCOME_STATES = (
+    Job.Status.COMPLETED,
+    Job.Status.NEEDS_REVIEW,
+    Job.Status.PARTIALLY_FAILED,
+    Job.Status.FAILED,
+)
 
 # ---------------------------------------------------------------- the state machines
 
@@ -185,6 +190,7 @@ def result_render(*, result_id: int) -> None:
             model_used=output.model_used,
             confidence=output.confidence,
             needs_review=output.needs_review,
+            warnings=tuple(output.warnings),
         ),
     )
 
@@ -348,6 +354,7 @@ _OUTPUT_FIELDS = (
     "confidence",
     "quality_score",
     "needs_review",
+    "warnings",
 )
 
 
@@ -370,8 +377,10 @@ def _apply_output(job: Job, event: OutputEvent) -> None:
         )
     if event.status == Result.Status.COMPLETED:
         changes = {
-            key: getattr(event, key) for key in _OUTPUT_FIELDS if getattr(event, key) not in (None, "")
+            key: getattr(event, key) for key in _OUTPUT_FIELDS if getattr(event, key) not in (None, "", ())
         }
+        if "warnings" in changes:
+            changes["warnings"] = list(changes["warnings"])
         result_transition(result_id=result.pk, to=Result.Status.COMPLETED, **changes)
     elif event.status == Result.Status.FAILED:
         result_transition(result_id=result.pk, to=Result.Status.FAILED, error=event.error[:2000])
@@ -394,12 +403,54 @@ def _job_refresh_progress(job: Job) -> None:
         return
     if job.status not in (Job.Status.RUNNING, *OUTCOME_STATES):
         return
-    failed = [r for r in done if r.status == Result.Status.FAILED]
-    if not failed:
-        outcome, message = Job.Status.COMPLETED, ""
-    elif len(failed) == len(done):
-        outcome, message = Job.Status.FAILED, failed[0].error or "Every output failed."
-    else:
-        outcome, message = Job.Status.PARTIALLY_FAILED, f"{len(failed)} of {len(done)} outputs failed."
+    outcome, message = job_outcome(done)
     if outcome != job.status:
         job_transition(job_id=job.pk, to=outcome, error_message=message[:2000], progress=100.0)
+
+
+def job_outcome(done: list[Result]) -> tuple[str, str]:
+    """How a job whose outputs are all done ends: the one rule, for both engines.
+
+    Every output failed → failed. Any output flagged by its engine or failed, that nobody has approved or
+    rejected yet → needs review (never a green "completed" over outputs nobody looked at). Otherwise
+    completed, or partially failed when decided outputs include failures.
+    """
+    failed = [r for r in done if r.status == Result.Status.FAILED]
+    if failed and len(failed) == len(done):
+        return Job.Status.FAILED, failed[0].error or "Every output failed."
+    undecided = [r for r in done if r.awaits_decision]
+    if undecided:
+        flagged = len([r for r in undecided if r.status != Result.Status.FAILED])
+        parts = [f"{flagged} flagged by the engine"] if flagged else []
+        if failed:
+            parts.append(f"{len(failed)} failed")
+        return (
+            Job.Status.NEEDS_REVIEW,
+            f"{len(undecided)} of {len(done)} outputs need a decision ({', '.join(parts)}).",
+        )
+    if failed:
+        return Job.Status.PARTIALLY_FAILED, f"{len(failed)} of {len(done)} outputs failed."
+    return Job.Status.COMPLETED, ""
+
+
+def results_review(*, job: Job, result_ids: list[int], decision: str, reason: str, user) -> int:
+    """Approve or reject outputs of a finished job; the job's outcome follows. Returns how many changed.
+
+    Only the latest version of a slot can be decided, and only once it is done; a failed output can only
+    be rejected (or regenerated).
+    """
+    if decision not in (Result.Review.APPROVED, Result.Review.REJECTED):
+        raise JobStateError("Choose approve or reject.")
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.status not in OUTCOME_STATES:
+            raise JobStateError("Outputs can be approved or rejected once the job has finished.")
+        chosen = [r.pk for r in latest_results(job) if r.is_done and r.pk in set(result_ids)]
+        rows = Result.objects.filter(pk__in=chosen)
+        if decision == Result.Review.APPROVED:
+            rows = rows.filter(status=Result.Status.COMPLETED)
+        changed = rows.update(
+            review=decision, review_reason=reason.strip()[:500], reviewed_by=user, reviewed_at=timezone.now()
+        )
+        _job_refresh_progress(job)
+    return changed

@@ -552,6 +552,11 @@ def _store_remote_output(client: PiktidClient, job: Job, item: ResultItem, event
             bytes=size,
             model_used=item.model_used[:50],
             quality_score=item.quality_score,
+            # PiktID's own review flag (gallery fields detail_needs_review / detail_review_reason).
+            needs_review=bool(item.raw.get("detail_needs_review")),
+            warnings=(str(item.raw["detail_review_reason"])[:300],)
+            if item.raw.get("detail_review_reason")
+            else (),
         ),
     )
 

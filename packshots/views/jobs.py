@@ -9,6 +9,7 @@ from accounts.http import HtmxHttpRequest
 from packshots import instructions as schema
 from packshots import services
 from packshots.errors import PackshotError
+from packshots.forms import ReviewForm
 from packshots.models import Job
 from packshots.selectors import instruction_rows, jobs_for_team, latest_results, results_for_team
 
@@ -111,3 +112,27 @@ def result_regenerate(request: HtmxHttpRequest, result_id: int) -> HttpResponse:
     except PackshotError as exc:
         messages.error(request, str(exc))
     return redirect(result.job)
+
+
+@require_POST
+@team_editor_required
+def job_review(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
+    """Approve or reject one or more outputs (`results`), with an optional reason."""
+    job = get_object_or_404(jobs_for_team(request.team), pk=job_id)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(job)
+    try:
+        changed = services.results_review(
+            job=job,
+            result_ids=form.cleaned_data["results"],
+            decision=form.cleaned_data["decision"],
+            reason=form.cleaned_data["reason"],
+            user=request.user,
+        )
+        verb = "approved" if form.cleaned_data["decision"] == "approved" else "rejected"
+        messages.success(request, f"{changed} output{'s' if changed != 1 else ''} {verb}.")
+    except PackshotError as exc:
+        messages.error(request, str(exc))
+    return redirect(job)

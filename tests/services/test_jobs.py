@@ -138,7 +138,7 @@ def test_events_never_move_a_result_backwards(team, member):
     assert result.status == Result.Status.FAILED and result.error == "first"
 
 
-def test_some_failed_outputs_make_a_partially_failed_job(team, member):
+def test_some_failed_outputs_make_the_job_need_review_until_someone_decides(team, member):
     job = factories.make_job(team=team, status=Job.Status.RUNNING, results=2)
     first, second = job.results.order_by("variation_index")
     report(job, "1", first.pk, "completed", image="a.jpg", thumbnail="b.jpg")
@@ -146,8 +146,38 @@ def test_some_failed_outputs_make_a_partially_failed_job(team, member):
     assert job.status == Job.Status.RUNNING and job.progress == 50
     report(job, "2", second.pk, "failed", error="engine refused")
     job.refresh_from_db()
-    assert job.status == Job.Status.PARTIALLY_FAILED and job.progress == 100
-    assert "1 of 2" in job.error_message
+    assert job.status == Job.Status.NEEDS_REVIEW and job.progress == 100
+    assert job.error_message == "1 of 2 outputs need a decision (1 failed)."
+    services.results_review(job=job, result_ids=[second.pk], decision="rejected", reason="", user=member)
+    job.refresh_from_db()
+    assert job.status == Job.Status.PARTIALLY_FAILED and "1 of 2" in job.error_message
+
+
+def test_flagged_outputs_make_the_job_need_review_and_approval_completes_it(team, member):
+    job = factories.make_job(team=team, status=Job.Status.RUNNING, results=2)
+    first, second = job.results.order_by("variation_index")
+    report(job, "1", first.pk, "completed", image="a.jpg", warnings=("garment touches the photo's edge",))
+    report(job, "2", second.pk, "completed", image="b.jpg")
+    job.refresh_from_db()
+    assert job.status == Job.Status.NEEDS_REVIEW and "1 flagged by the engine" in job.error_message
+    first.refresh_from_db()
+    assert first.warnings == ["garment touches the photo's edge"] and first.awaits_decision
+    assert services.review_lines(job) == [f"Needs review: {first.filename}: garment touches the photo's edge"]
+    # Only the latest version of a finished job's output can be decided, and approving a failure does nothing.
+    assert (
+        services.results_review(job=job, result_ids=[first.pk], decision="approved", reason="ok", user=member)
+        == 1
+    )
+    job.refresh_from_db()
+    assert job.status == Job.Status.COMPLETED and job.error_message == ""
+
+
+def test_outputs_of_a_running_job_cannot_be_decided(team, member):
+    job = factories.make_job(team=team, status=Job.Status.RUNNING, results=1)
+    with pytest.raises(JobStateError):
+        services.results_review(
+            job=job, result_ids=[job.results.get().pk], decision="approved", reason="", user=member
+        )
 
 
 def test_all_failed_outputs_fail_the_job_with_the_reason(team, member):
@@ -276,7 +306,7 @@ def test_an_engine_refusal_fails_that_output_with_its_reason(team, member, monke
             team=team, user=member, instructions=[{**factories.WHITE_CUTOUT, "num_variations": 2}]
         )
     )
-    assert job.status == Job.Status.PARTIALLY_FAILED
+    assert job.status == Job.Status.NEEDS_REVIEW
     failed = job.results.get(variation_index=1)
     assert failed.status == "failed" and failed.error == "The garment is too small to compose at 4K"
 

@@ -167,7 +167,7 @@ def test_when_piktid_cannot_be_asked_the_job_stops_and_can_be_submitted_again(
 def test_failed_outputs_show_piktids_message(team, member, fake_piktid):
     fake_piktid.plan_next_job(failed_outputs={(0, 1): "Content refused by the model"})
     job = run_to_the_end(fake_piktid, factories.start_job(piktid_draft(team, member)))
-    assert job.status == Job.Status.PARTIALLY_FAILED
+    assert job.status == Job.Status.NEEDS_REVIEW
     failed = job.results.get(instruction_index=0, variation_index=1)
     assert failed.status == "failed" and failed.error == "Content refused by the model"
 

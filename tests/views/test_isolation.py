@@ -50,6 +50,7 @@ def object_urls(world) -> list[tuple[str, str]]:
         ("post", reverse("packshots:preset-delete", args=[preset.pk])),
         ("post", reverse("packshots:result-regenerate", args=[result.pk])),
         ("post", reverse("packshots:job-resubmit", args=[job.pk])),
+        ("post", reverse("packshots:job-review", args=[job.pk])),
     ]
 
 

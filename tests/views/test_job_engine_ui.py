@@ -110,3 +110,67 @@ def test_the_review_step_asks_piktid_for_a_balance_older_than_a_minute(
     services.job_set_options(job=draft, engine="piktid", options={"model": "auto"}, post_process=False)
     page = member_client.get(reverse("packshots:wizard-review", args=[draft.pk])).content.decode()
     assert "777 credits" in page
+
+
+def flagged_job(team):
+    from packshots import services
+    from packshots.engines.base import OutputEvent
+
+    job = factories.make_job(team=team, status=Job.Status.RUNNING, results=2)
+    for variation, warnings in ((0, ("garment touches the photo's edge",)), (1, ())):
+        services.engine_event_apply(
+            source="local",
+            event_id=f"t-{variation}",
+            job_id=job.pk,
+            output=OutputEvent(
+                0, variation, 0, "completed", image="a.jpg", thumbnail="b.jpg", warnings=warnings
+            ),
+        )
+    job.refresh_from_db()
+    return job
+
+
+def test_a_flagged_output_is_explained_and_can_be_approved_from_the_job_page(member_client, team):
+    job = flagged_job(team)
+    assert job.status == Job.Status.NEEDS_REVIEW
+    page = member_client.get(job.get_absolute_url()).content.decode()
+    assert "Needs review" in page and "garment touches the photo&#x27;s edge" in page
+    flagged = job.results.get(variation_index=0)
+    response = member_client.post(
+        reverse("packshots:job-review", args=[job.pk]),
+        {"results": [flagged.pk], "decision": "approved", "reason": "edge is fine for this shot"},
+    )
+    assert response.status_code == 302
+    job.refresh_from_db()
+    flagged.refresh_from_db()
+    assert job.status == Job.Status.COMPLETED and flagged.review == "approved"
+    assert flagged.review_reason == "edge is fine for this shot"
+    listing = member_client.get(reverse("packshots:job-list") + "?status=needs_review").content.decode()
+    assert f"#{job.pk}" not in listing
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"results": ["abc"], "decision": "approved"},
+        {"results": ["1" * 30], "decision": "approved"},
+        {"results": [], "decision": "approved"},
+        {"decision": "maybe"},
+        {"results": ["1"], "decision": "approved", "reason": "x\x00y"},
+    ],
+)
+def test_bad_review_requests_change_nothing(member_client, team, data):
+    job = flagged_job(team)
+    response = member_client.post(reverse("packshots:job-review", args=[job.pk]), data)
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == Job.Status.NEEDS_REVIEW and not job.results.exclude(review="").exists()
+
+
+def test_viewers_cannot_review(viewer_client, team):
+    job = flagged_job(team)
+    result = job.results.first()
+    response = viewer_client.post(
+        reverse("packshots:job-review", args=[job.pk]), {"results": [result.pk], "decision": "rejected"}
+    )
+    assert response.status_code == 403 and not job.results.exclude(review="").exists()

@@ -107,6 +107,11 @@ class Command(BaseCommand):
         for name in written:
             self.stdout.write(f"Downloaded: {name}")
         self.stdout.write(f"Results saved to {opts['output_folder']} (job status: {job.status})")
+        for line in services.review_lines(job):
+            self.stdout.write(line)
+        if job.status == Job.Status.NEEDS_REVIEW and not job.results.filter(status="failed").exists():
+            # Every output was written, but some were flagged: a distinct exit code scripts can tell apart.
+            raise CommandError(f"Job #{job.pk} needs review: {job.error_message}", returncode=2)
         if job.status != Job.Status.COMPLETED:
             raise CommandError(
                 f"Job #{job.pk} did not complete ({job.get_status_display()}): {job.error_message}"
