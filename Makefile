@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run install test test-sqlite test-postgres lint browser-deps postgres bench clean
+.PHONY: run install test test-sqlite test-postgres lint browser-deps postgres bench bench-piktid clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV)
@@ -49,6 +49,13 @@ test: lint test-sqlite test-postgres
 
 bench: install
 	$(BIN)/python -m bench.imaging --images ../shared/garments
+
+# PiktID engine figures (bench/README.md): a PostgreSQL database $(BENCH_DB) is dropped and re-created.
+BENCH_DB ?= bench_piktid
+bench-piktid: install postgres
+	$(BIN)/python -m bench.piktid_scheduler --database $(BENCH_DB)
+	$(BIN)/python -m bench.webhook_ingest --database $(BENCH_DB)
+	$(BIN)/python -m bench.piktid_upload
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -312,7 +312,7 @@ def main() -> None:
             ours = run_ours(args, fake, work)
             report("ours (limiter + db_worker + webhook)", ours, args)
         if not args.skip_official:
-            for scale in (args.window / 60, 1.0):
+            for scale in sorted({args.window / 60, 1.0}):
                 official = run_official(args, fake, scale)
                 report(f"PiktID batch script, 3 threads, delays × {scale:g}", official, args)
         if fake.errors:
