@@ -67,6 +67,8 @@ class Team(models.Model):
         default="",
         help_text="Engine for new jobs; blank = the installation default (PACKSHOT_DEFAULT_ENGINE).",
     )
+    # Keys of packshots.compliance.PROFILES every finished output is checked against (Team settings).
+    marketplace_profiles = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Team
+from packshots import compliance as marketplace
 from packshots import instructions as schema
 
 
@@ -283,6 +284,9 @@ class Result(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # {profile key: [{"rule", "passed", "detail"}]}: the output checked once against the team's marketplace
+    # profiles when it completed (packshots.services.compliance).
+    compliance = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -318,6 +322,23 @@ class Result(models.Model):
     @property
     def is_done(self) -> bool:
         return self.status in (self.Status.COMPLETED, self.Status.FAILED)
+
+    @property
+    def compliance_summary(self) -> list[dict]:
+        """Per checked profile: its name, whether every rule passed, and the failing rules in plain words."""
+        summary = []
+        for key, rules in (self.compliance or {}).items():
+            profile = marketplace.PROFILES.get(key)
+            failures = [r["detail"] for r in rules if not r.get("passed")]
+            summary.append(
+                {
+                    "key": key,
+                    "name": profile.name if profile else key,
+                    "passed": not failures,
+                    "failures": failures,
+                }
+            )
+        return summary
 
     @property
     def awaits_decision(self) -> bool:
