@@ -2,6 +2,7 @@
 
 from django import forms
 
+from packshots import compliance
 from packshots import instructions as schema
 from packshots.engines import ENGINES
 from packshots.models import Job, Preset
@@ -208,6 +209,20 @@ class PresetForm(InstructionForm):
     )
 
     field_order = ["name", "categories"]
+
+    marketplace = forms.ChoiceField(
+        required=False,
+        label="Aim at a marketplace",
+        choices=[("", "None"), *compliance.PROFILE_CHOICES],
+        help_text="Fills size, aspect ratio and format from the channel's rules (Amazon: also no shadow, "
+        "full frame, pure white), so the outputs pass its compliance check.",
+    )
+
+    def to_instruction(self, data: dict) -> dict:
+        instruction = super().to_instruction(data)
+        if data.get("marketplace"):
+            instruction = compliance.instruction_for(instruction, data["marketplace"])
+        return instruction
 
     def clean_categories(self) -> list[str]:
         categories = [c.strip() for c in self.cleaned_data.get("categories", "").split(",") if c.strip()]

@@ -1,9 +1,10 @@
-"""Forms of the team settings page (the PiktID connection and the default engine)."""
+"""Forms of the team settings page (the PiktID connection, the default engine, marketplace profiles)."""
 
 from django import forms
 from django.conf import settings
 
 from accounts.models import Team
+from packshots.compliance import PROFILE_CHOICES
 from packshots.services.connections import MAX_TOKEN_LENGTH
 
 
@@ -52,3 +53,14 @@ class DefaultEngineForm(forms.Form):
         super().__init__(*args, **kwargs)
         default = f"Installation default ({settings.PACKSHOT_DEFAULT_ENGINE})"
         self.fields["engine"].choices = [("", default), *Team.Engine.choices]
+
+
+class MarketplaceProfilesForm(forms.Form):
+    profiles = forms.MultipleChoiceField(
+        label="Check every output against",
+        required=False,  # none ticked: outputs are not checked
+        choices=PROFILE_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Each finished output is checked once against these channels' image rules; the job page "
+        "shows pass or fail per channel with the failing rules.",
+    )

@@ -41,6 +41,7 @@ def job_metadata(job: Job) -> dict:
                 "review_reason": r.review_reason or None,
                 "error_message": r.error or None,
                 "created_at": r.created_at.isoformat(),
+                "compliance": r.compliance or None,  # {profile: [{rule, passed, detail}]}, when checked
             }
         )
     completed = [r for r in results if r["status"] == "completed"]

@@ -1,4 +1,5 @@
-"""The team settings page: the PiktID connection (token, balance, webhook) and the default engine.
+"""The team settings page: the PiktID connection (token, balance, webhook), the default engine, and the
+marketplace profiles outputs are checked against.
 
 Every member sees the state; owners and admins change it. Each form posts an `action` to the same URL
 (POST/redirect/GET, no JavaScript needed).
@@ -16,14 +17,17 @@ from django.views.decorators.http import require_http_methods
 from accounts.decorators import team_member_required
 from accounts.http import HtmxHttpRequest
 from packshots import services
+from packshots.compliance import PROFILES
 from packshots.errors import PackshotError
 from packshots.forms_team import (
     BalanceForm,
     DefaultEngineForm,
     DisconnectForm,
+    MarketplaceProfilesForm,
     PiktidConnectForm,
     WebhookForm,
 )
+from packshots.services.compliance import team_marketplace_profiles, team_marketplace_profiles_set
 from packshots.services.connections import PiktidWebhookError
 
 DISCONNECT_OUTCOMES = {
@@ -61,6 +65,12 @@ def _engine(request: HtmxHttpRequest, data: dict) -> str:
     return f"New jobs start on the {team.effective_default_engine} engine."
 
 
+def _marketplaces(request: HtmxHttpRequest, data: dict) -> str:
+    team = team_marketplace_profiles_set(team=request.team, profiles=data["profiles"])
+    count = len(team.marketplace_profiles)
+    return f"New outputs are checked against {count} marketplace profile{'s' if count != 1 else ''}."
+
+
 def _apply(request: HtmxHttpRequest, apply: Callable[[HtmxHttpRequest, dict], str], data: dict) -> bool:
     """Run one action and say how it went; False when it was refused (the page is shown again, 200)."""
     try:
@@ -79,6 +89,7 @@ ACTIONS: dict[str, tuple[type[forms.Form], Callable[[HtmxHttpRequest, dict], str
     "balance": (BalanceForm, _balance),
     "disconnect": (DisconnectForm, _disconnect),
     "engine": (DefaultEngineForm, _engine),
+    "marketplaces": (MarketplaceProfilesForm, _marketplaces),
 }
 
 
@@ -86,7 +97,12 @@ ACTIONS: dict[str, tuple[type[forms.Form], Callable[[HtmxHttpRequest, dict], str
 @team_member_required
 def team_settings(request: HtmxHttpRequest) -> HttpResponse:
     site = request.build_absolute_uri("/").rstrip("/")
-    initial = {"webhook": {"base_url": site}, "engine": {"engine": request.team.default_engine}}
+    chosen = team_marketplace_profiles(request.team)
+    initial = {
+        "webhook": {"base_url": site},
+        "engine": {"engine": request.team.default_engine},
+        "marketplaces": {"profiles": chosen},
+    }
     page_forms = {name: cls(prefix=name, initial=initial.get(name)) for name, (cls, _) in ACTIONS.items()}
     if request.method == "POST":
         if not request.membership.can_manage:
@@ -99,6 +115,9 @@ def team_settings(request: HtmxHttpRequest) -> HttpResponse:
         if form.is_valid() and _apply(request, apply, form.cleaned_data):
             return redirect("packshots:team-settings")
     status = services.piktid_status(request.team)
+    marketplaces = [PROFILES[key].name for key in chosen]
     return render(
-        request, "packshots/team_settings.html", {"status": status, "forms": page_forms, "site": site}
+        request,
+        "packshots/team_settings.html",
+        {"status": status, "forms": page_forms, "site": site, "marketplaces": marketplaces},
     )
