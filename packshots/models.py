@@ -327,7 +327,12 @@ class Result(models.Model):
     def compliance_summary(self) -> list[dict]:
         """Per checked profile: its name, whether every rule passed, and the failing rules in plain words."""
         summary = []
-        for key, rules in (self.compliance or {}).items():
+        # In the profiles' own order: PostgreSQL's jsonb does not keep the keys' order.
+        order = {key: i for i, key in enumerate(marketplace.PROFILES)}
+        checked = sorted(
+            (self.compliance or {}).items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])
+        )
+        for key, rules in checked:
             profile = marketplace.PROFILES.get(key)
             failures = [r["detail"] for r in rules if not r.get("passed")]
             summary.append(

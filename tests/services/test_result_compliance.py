@@ -23,7 +23,7 @@ def test_a_completed_output_is_checked_against_each_chosen_profile(team, member)
     job = run_job(team, member)
     result = job.results.get()
     assert result.status == Result.Status.COMPLETED
-    assert list(result.compliance) == ["amazon_main", "shopify"]
+    assert [summary["key"] for summary in result.compliance_summary] == ["amazon_main", "shopify"]
     for rules in result.compliance.values():
         assert {"format", "colour_mode", "size"} <= {rule["rule"] for rule in rules}
         assert all(set(rule) == {"rule", "passed", "detail"} for rule in rules)
