@@ -288,6 +288,9 @@ class Result(models.Model):
     # profiles when it completed (packshots.services.compliance).
     compliance = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    # Local engine: render with the seed of this version instead of its own (a repaired cutout keeps the
+    # draw of the version it replaces, so only the cutout changes); empty = this version's own seed.
+    seed_version = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -17,7 +17,6 @@ from packshots.engines.base import EngineError, OutputEvent, PreparedInput
 from packshots.errors import JobStateError
 from packshots.models import JOB_TRANSITIONS, RESULT_TRANSITIONS, EngineEvent, Job, Result
 from packshots.selectors import latest_results
-from packshots.services.compliance import result_compliance_store
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +153,10 @@ def result_render(*, result_id: int) -> None:
     ]
     instruction = job.instructions[result.instruction_index]
     seed = instruction.get("seed", instruction.get("options", {}).get("seed", job.pk))
-    # A regenerated version is a new draw of the same instruction: its own seed, still reproducible.
-    seed = int(seed) + 7919 * result.version
+    # A regenerated version is a new draw of the same instruction: its own seed, still reproducible. After a
+    # cutout repair it keeps the draw of the version it replaces (seed_version), so only the cutout changes.
+    draw = result.version if result.seed_version is None else result.seed_version
+    seed = int(seed) + 7919 * draw
     slot = {
         "instruction_index": result.instruction_index,
         "variation_index": result.variation_index,
@@ -228,12 +229,7 @@ def output_store_and_apply(
         job_id=job.pk,
         output=OutputEvent(**{**event.__dict__, "image": image_name, "thumbnail": thumb_name}),
     )
-    result_id = (
-        applied and Result.objects.filter(job=job, image=image_name).values_list("pk", flat=True).first()
-    )
-    if result_id:
-        # Checked once, here: outside the job's lock, and it never fails the output (errors are stored).
-        result_compliance_store(result_id=result_id)
+    if applied and Result.objects.filter(job=job, image=image_name).exists():
         return True
     # A twin run got there first, or the job was canceled meanwhile: drop our copy.
     default_storage.delete(image_name)
@@ -250,8 +246,12 @@ def _result_path(job: Job, name: str) -> str:
     return f"teams/{job.team_id}/results/job_{job.pk}/{name}"
 
 
-def result_regenerate_local(*, result: Result) -> Result:
-    """A new version of one output of a finished local job (a new seed); earlier versions are kept."""
+def result_regenerate_local(*, result: Result, same_seed: bool = False, render: bool = True) -> Result:
+    """A new version of one output of a finished local job (a new seed); earlier versions are kept.
+
+    same_seed: keep the newest version's draw (a repaired cutout). render=False: the caller enqueues the
+    render itself once the new version's input is ready (the new version stays pending until then).
+    """
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=result.job_id)
         if job.status not in OUTCOME_STATES:
@@ -264,8 +264,12 @@ def result_regenerate_local(*, result: Result) -> Result:
             instruction_index=result.instruction_index,
             variation_index=result.variation_index,
             version=newest.version + 1,
+            seed_version=(newest.version if newest.seed_version is None else newest.seed_version)
+            if same_seed
+            else None,
         )
-        queue.enqueue("result_render_task", result_id=fresh.pk)
+        if render:
+            queue.enqueue("result_render_task", result_id=fresh.pk)
     return fresh
 
 
