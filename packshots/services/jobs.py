@@ -17,6 +17,7 @@ from packshots.engines.base import EngineError, OutputEvent, PreparedInput
 from packshots.errors import JobStateError
 from packshots.models import JOB_TRANSITIONS, RESULT_TRANSITIONS, EngineEvent, Job, Result
 from packshots.selectors import latest_results
+from packshots.services.compliance import result_compliance_store
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +230,12 @@ def output_store_and_apply(
         job_id=job.pk,
         output=OutputEvent(**{**event.__dict__, "image": image_name, "thumbnail": thumb_name}),
     )
-    if applied and Result.objects.filter(job=job, image=image_name).exists():
+    result_id = (
+        applied and Result.objects.filter(job=job, image=image_name).values_list("pk", flat=True).first()
+    )
+    if result_id:
+        # Checked once, here: outside the job's lock, and it never fails the output (errors are stored).
+        result_compliance_store(result_id=result_id)
         return True
     # A twin run got there first, or the job was canceled meanwhile: drop our copy.
     default_storage.delete(image_name)
