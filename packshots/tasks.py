@@ -42,6 +42,24 @@ def job_process_task(*, job_id: int) -> None:
     job_process_or_fail(job_id=job_id)
 
 
+def upload_repair_or_fail(*, upload_id: int, keep: list, remove: list, result_ids: list[int]) -> None:
+    """Repair a cutout and render its outputs' new versions; a crash fails those versions visibly."""
+    try:
+        services.upload_repair_run(upload_id=upload_id, keep=keep, remove=remove, result_ids=result_ids)
+    except Exception as exc:
+        log.exception("Upload %s: cutout repair failed", upload_id)
+        message = f"Internal error while repairing the cutout: {exc}"
+        for result_id in result_ids:
+            services.result_fail(result_id=result_id, message=message)
+        raise
+
+
+@queue.register
+@task()
+def upload_repair_task(*, upload_id: int, keep: list, remove: list, result_ids: list[int]) -> None:
+    upload_repair_or_fail(upload_id=upload_id, keep=keep, remove=remove, result_ids=result_ids)
+
+
 @queue.register
 @task()
 def result_render_task(*, result_id: int) -> None:

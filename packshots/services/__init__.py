@@ -74,6 +74,14 @@ from packshots.services.piktid import (
     queue_position,
     result_regenerate,
 )
+from packshots.services.repair import (
+    upload_repair,
+    upload_repair_outputs,
+    upload_repair_overlay,
+    upload_repair_photo,
+    upload_repair_refusal,
+    upload_repair_run,
+)
 
 __all__ = [
     "connection_for_webhook_key",
@@ -140,6 +148,12 @@ __all__ = [
     "upload_add",
     "upload_make_main",
     "upload_remove",
+    "upload_repair",
+    "upload_repair_outputs",
+    "upload_repair_overlay",
+    "upload_repair_photo",
+    "upload_repair_refusal",
+    "upload_repair_run",
     "upload_update_note",
     "zip_stream",
 ]
