@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "packshots",
+    "batches",
 ]
 
 MIDDLEWARE = [
