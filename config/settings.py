@@ -143,6 +143,10 @@ if AWS_STORAGE_BUCKET_NAME:
             "file_overwrite": False,
             "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
             "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
+            "signature_version": "s3v4",
+            # "path" for MinIO and most S3-compatible stores; boto3's "auto" suits AWS.
+            "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE", "") or None,
+            # Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (boto3 reads them, or an instance role).
         },
     }
 else:
@@ -150,6 +154,8 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": MEDIA_ROOT, "base_url": None},
     }
+# Downloads from S3 are redirects to signed URLs valid this long (the team check happens before each one).
+PACKSHOT_SIGNED_URL_SECONDS = env_int("PACKSHOT_SIGNED_URL_SECONDS", 60, minimum=5)
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {

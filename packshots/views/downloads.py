@@ -1,31 +1,24 @@
 """Every file is served here, after a team check: nothing lives under a public media URL."""
 
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import team_member_required
 from accounts.http import HtmxHttpRequest
-from packshots import services
+from packshots import services, storage
 from packshots.models import Result
 from packshots.selectors import jobs_for_team, results_for_team, uploads_for_team
 
 CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png"}
 
 
-def _serve(field: FieldFile, *, filename: str, content_type: str, inline: bool) -> FileResponse:
-    # The content type comes from what we decoded or rendered, never from a user's file name.
-    if not field.name:
-        raise Http404("No file yet.")
-    try:
-        handle = field.open("rb")
-    except FileNotFoundError:
-        raise Http404("The file is missing from storage.") from None
-    response = FileResponse(handle, as_attachment=not inline, filename=filename, content_type=content_type)
-    response["Cache-Control"] = "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+def _serve(
+    request: HtmxHttpRequest, field: FieldFile, *, filename: str, content_type: str, inline: bool
+) -> HttpResponse:
+    # After the team check: a signed-URL redirect on S3, the bytes from local storage (packshots/storage.py).
+    return storage.file_response(request, field, filename=filename, content_type=content_type, inline=inline)
 
 
 @require_GET
@@ -41,7 +34,7 @@ def upload_file(request: HtmxHttpRequest, upload_id: int, kind: str) -> HttpResp
         raise Http404
     field, name, content_type = files[kind]
     inline = kind != "original" or "inline" in request.GET
-    return _serve(field, filename=name, content_type=content_type, inline=inline)
+    return _serve(request, field, filename=name, content_type=content_type, inline=inline)
 
 
 @require_GET
@@ -50,13 +43,21 @@ def result_file(request: HtmxHttpRequest, result_id: int, kind: str) -> HttpResp
     result = get_object_or_404(results_for_team(request.team), pk=result_id, status=Result.Status.COMPLETED)
     if kind == "thumbnail":
         return _serve(
-            result.thumbnail, filename=f"thumb_{result.filename}.jpg", content_type="image/jpeg", inline=True
+            request,
+            result.thumbnail,
+            filename=f"thumb_{result.filename}.jpg",
+            content_type="image/jpeg",
+            inline=True,
         )
     if kind != "image":
         raise Http404
     content_type = CONTENT_TYPES.get(result.format, "application/octet-stream")
     return _serve(
-        result.image, filename=result.filename, content_type=content_type, inline="inline" in request.GET
+        request,
+        result.image,
+        filename=result.filename,
+        content_type=content_type,
+        inline="inline" in request.GET,
     )
 
 
