@@ -105,7 +105,7 @@ PROFILES: dict[str, Profile] = {
             background=Background(240, "plain white (RGB 240 or more)"),
             # 1400×2016 is exactly 1:1.44 in multiples of 8 (PiktID's custom-size rule) and stays in the 2K
             # tier (5 credits); 1801×2600 would cost as 4K.
-            targets={"width": 1400, "height": 2016, "format": "jpg"},
+            targets={"width": 1400, "height": 2016, "format": "jpg", "background": "white"},
         ),
         # ABOUT YOU: 1st bust view "plain transparent or white background"; model/bust images "3:4 upright,
         # min 1500×2000 px, ≥96 dpi; JPEG ≤2 MB (white/grey bg) or PNG ≤4 MB (transparent)".
@@ -116,9 +116,11 @@ PROFILES: dict[str, Profile] = {
             min_size=(1500, 2000),
             aspect=(3, 4),
             max_bytes={"JPEG": 2 * MB, "PNG": 4 * MB},
-            background=Background(245, "plain white (RGB 245 or more) or transparent", transparent_ok=True),
+            # "White" has no value here either: the same plain-white border as Zalando (grey is allowed only
+            # beyond the 1st bust view).
+            background=Background(240, "plain white (RGB 240 or more) or transparent", transparent_ok=True),
             min_dpi=96,
-            targets={"size": "2K", "ar": "3:4", "format": "jpg"},  # 1536×2048
+            targets={"size": "2K", "ar": "3:4", "format": "jpg", "background": "white"},  # 1536×2048
         ),
         # Shopify: "Up to 5000×5000 px / 25 MP, <20 MB; 2048×2048 square usually best; ≥800×800 for zoom".
         Profile(
@@ -142,7 +144,8 @@ PROFILES: dict[str, Profile] = {
                 220, "white or light neutral (RGB 220 or more, grey not tinted)", neutral=True
             ),
             no_frame=True,
-            targets={"size": "1K", "ar": "1:1", "format": "jpg"},  # 1024×1024, above the 800 recommended
+            # 1024×1024, above the 800 recommended
+            targets={"size": "1K", "ar": "1:1", "format": "jpg", "background": "white"},
         ),
     )
 }

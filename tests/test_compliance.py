@@ -91,6 +91,8 @@ def test_a_preset_aimed_at_a_profile_keeps_its_style_and_its_own_background():
     assert aimed["style"] == "ghost_mannequin" and aimed["background"] == "light grey"
     assert aimed["options"] == {"seed": 7, "width": 1400, "height": 2016, "format": "jpg"}
     assert "background" not in instruction["options"] and instruction["options"]["size"] == "4K"
+    # A preset that names no background is asked for white (the local engine's grey default fails Zalando).
+    assert compliance.instruction_for({"style": "ghost_mannequin"}, "zalando")["background"] == "white"
 
 
 def test_an_unknown_profile_is_refused_by_name():
