@@ -208,6 +208,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 PACKSHOT_MAX_PIXELS = env_int("PACKSHOT_MAX_PIXELS", 40_000_000)
 PACKSHOT_DEFAULT_ENGINE = env_str("PACKSHOT_DEFAULT_ENGINE", "local")
 PACKSHOT_LOCAL_THREADS = env_int("PACKSHOT_LOCAL_THREADS", 1)
+# Fair queue: outputs of one team in the task queue or rendering at once; pixels one local job may render.
+PACKSHOT_TEAM_CONCURRENT_OUTPUTS = env_int("PACKSHOT_TEAM_CONCURRENT_OUTPUTS", 2, minimum=1)
+PACKSHOT_MAX_JOB_MEGAPIXELS = env_int("PACKSHOT_MAX_JOB_MEGAPIXELS", 1000, minimum=1)
+# A worker whose heartbeat is older than this is dead: its running tasks are failed and their work resumed.
+PACKSHOT_WORKER_DEAD_AFTER_S = env_int("PACKSHOT_WORKER_DEAD_AFTER_S", 30, minimum=5)
+# Workers resume jobs that have not moved for this long (a lost task, a stopped poller).
+PACKSHOT_RESUME_AFTER_MIN = env_int("PACKSHOT_RESUME_AFTER_MIN", 10, minimum=1)
 PIKTID_TOKEN = env_secret("PIKTID_TOKEN")
 PIKTID_BASE_URL = env_str("PIKTID_BASE_URL", "https://v2.api.piktid.com")
 # The limits PiktID enforces per account (enterprise accounts may raise them), shared by every worker and CLI.

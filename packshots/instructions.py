@@ -433,6 +433,11 @@ def credit_cost(instructions: list[dict]) -> int:
     return sum(_variations(instruction) * output_credits(instruction) for instruction in instructions)
 
 
+def total_megapixels(instructions: list[dict]) -> float:
+    """Pixels the whole job renders, in millions (what a worker has to make)."""
+    return sum(_variations(i) * output_size(i)[0] * output_size(i)[1] for i in instructions) / 1e6
+
+
 def output_size(instruction: dict) -> tuple[int, int]:
     """(width, height) in px: custom width/height, else the size tier's long side at the aspect ratio."""
     if custom := _custom_size(instruction):

@@ -291,6 +291,8 @@ class Result(models.Model):
     # Local engine: render with the seed of this version instead of its own (a repaired cutout keeps the
     # draw of the version it replaces, so only the cutout changes); empty = this version's own seed.
     seed_version = models.PositiveSmallIntegerField(null=True, blank=True)
+    # When the fair queue handed this output to the task queue (local engine); None while it waits its turn.
+    dispatched_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -404,3 +406,26 @@ class EngineEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.event_id} {self.name}"
+
+
+class QueueLock(models.Model):
+    """A named row whose lock serialises a decision across workers (e.g. the fair queue's dispatch)."""
+
+    name = models.CharField(max_length=50, unique=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)  # for chores one worker does now and then
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkerHeartbeat(models.Model):
+    """A task worker that says it is alive every few seconds; one that stops is presumed dead."""
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    host = models.CharField(max_length=200, blank=True)
+    pid = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"worker {self.worker_id} on {self.host} (pid {self.pid})"

@@ -19,6 +19,10 @@ def register(task: Task) -> Task:
     return task
 
 
+def is_registered(name: str) -> bool:
+    return name in _TASKS
+
+
 def supports_later() -> bool:
     """Can the backend run a task later (run_after)? The database worker can; the immediate backend cannot."""
     return default_task_backend.supports_defer

@@ -42,6 +42,15 @@ def job_process_task(*, job_id: int) -> None:
     job_process_or_fail(job_id=job_id)
 
 
+@queue.register
+@task()
+def result_render_task(*, result_id: int) -> None:
+    try:
+        result_render_or_fail(result_id=result_id)
+    finally:
+        services.results_dispatch()  # a slot of the fair queue is free: the next output (any team's) goes
+
+
 def upload_repair_or_fail(*, upload_id: int, keep: list, remove: list, result_ids: list[int]) -> None:
     """Repair a cutout and render its outputs' new versions; a crash fails those versions visibly."""
     try:
@@ -58,12 +67,6 @@ def upload_repair_or_fail(*, upload_id: int, keep: list, remove: list, result_id
 @task()
 def upload_repair_task(*, upload_id: int, keep: list, remove: list, result_ids: list[int]) -> None:
     upload_repair_or_fail(upload_id=upload_id, keep=keep, remove=remove, result_ids=result_ids)
-
-
-@queue.register
-@task()
-def result_render_task(*, result_id: int) -> None:
-    result_render_or_fail(result_id=result_id)
 
 
 # ---------------------------------------------------------------- PiktID

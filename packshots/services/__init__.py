@@ -55,9 +55,11 @@ from packshots.services.jobs import (
     result_render,
     result_transition,
     results_create,
+    results_dispatch,
     results_review,
 )
 from packshots.services.library import preset_save, presets_import, project_create
+from packshots.services.maintenance import task_rows_reap, worker_gone, worker_heartbeat, workers_reap
 from packshots.services.piktid import (
     engines_for_team,
     job_resubmit,
@@ -142,8 +144,10 @@ __all__ = [
     "result_render",
     "result_transition",
     "results_create",
+    "results_dispatch",
     "results_review",
     "review_lines",
+    "task_rows_reap",
     "team_default_engine_set",
     "upload_add",
     "upload_make_main",
@@ -155,5 +159,8 @@ __all__ = [
     "upload_repair_refusal",
     "upload_repair_run",
     "upload_update_note",
+    "worker_gone",
+    "worker_heartbeat",
+    "workers_reap",
     "zip_stream",
 ]

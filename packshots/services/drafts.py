@@ -331,12 +331,24 @@ def job_set_options(*, job: Job, engine: str, options: dict, post_process: bool)
 def job_request_errors(job: Job) -> dict[str, list[str]]:
     """Everything that stops this draft from starting, keyed by field."""
     images = [{"file_id": str(u.pk), "note": u.note} for u in job.uploads.all()]
-    return schema.validate_job(
+    errors = schema.validate_job(
         instructions=job.instructions,
         images=images,
         options=job.options,
         post_process=job.request.get("post_process", False),
     )
+    limit = settings.PACKSHOT_MAX_JOB_MEGAPIXELS
+    if (
+        not errors
+        and job.engine == Job.Engine.LOCAL
+        and (pixels := schema.total_megapixels(job.instructions)) > limit
+    ):
+        # One team's huge job must not hold the workers for everyone: split it (or use fewer/smaller outputs).
+        errors["instructions"] = [
+            f"this job would render {pixels:,.0f} megapixels; a job on the local engine may render at most "
+            f"{limit:,} (fewer variations, a smaller size, or several jobs)"
+        ]
+    return errors
 
 
 @transaction.atomic
@@ -349,6 +361,9 @@ def job_start(*, job: Job, enqueue: bool = True) -> Job:
     errors = job_request_errors(job)
     if errors:
         raise InvalidInstructionsError(errors)
+    from batches.credits import budget_check  # the team's monthly PiktID budget (batches app)
+
+    budget_check(job)  # a PiktID job past the budget is refused in plain words (PackshotError)
     # What is announced (outputs, credits) is computed from the very row that changes state, under its lock.
     job_transition(
         job_id=job.pk,

@@ -1,6 +1,8 @@
 """Running jobs: the state machines, the local engine's work, engine events, recovery."""
 
 import logging
+from collections import Counter
+from contextlib import suppress
 from datetime import timedelta
 from functools import partial
 
@@ -8,6 +10,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
@@ -15,7 +18,7 @@ from packshots import queue
 from packshots.engines import get_render_engine, is_remote
 from packshots.engines.base import EngineError, OutputEvent, PreparedInput
 from packshots.errors import JobStateError
-from packshots.models import JOB_TRANSITIONS, RESULT_TRANSITIONS, EngineEvent, Job, Result
+from packshots.models import JOB_TRANSITIONS, RESULT_TRANSITIONS, EngineEvent, Job, QueueLock, Result
 from packshots.selectors import latest_results
 from packshots.services.compliance import result_compliance_store
 
@@ -119,10 +122,56 @@ def job_process(*, job_id: int, enqueue: bool = True) -> list[int]:
             return []  # canceled (or failed) while the photos were being prepared
         results_create(job=job)
         pending = list(job.results.filter(status=Result.Status.PENDING).values_list("pk", flat=True))
-        if enqueue:
-            for result_id in pending:
-                queue.enqueue("result_render_task", result_id=result_id)
+        if not enqueue:  # the caller renders them itself: the fair queue must not hand them to a worker too
+            Result.objects.filter(pk__in=pending).update(dispatched_at=timezone.now())
+    if enqueue:
+        results_dispatch()  # the fair queue hands them to the workers, a few at a time per team
     return pending
+
+
+def results_dispatch() -> int:
+    """Hand waiting outputs of local jobs to the task queue fairly; returns how many it handed over.
+
+    Round-robin across teams (the team with the fewest outputs in flight first) and across the jobs of a
+    team, with at most PACKSHOT_TEAM_CONCURRENT_OUTPUTS of one team's outputs queued or rendering at once: one
+    team's 80-output job never holds every worker while another team's single output waits behind it.
+    Called when a job's outputs are created and whenever a render ends; decided under one row lock.
+    """
+    limit = settings.PACKSHOT_TEAM_CONCURRENT_OUTPUTS
+    with suppress(IntegrityError):
+        QueueLock.objects.get_or_create(name="dispatch")
+    with transaction.atomic():
+        QueueLock.objects.select_for_update().get(name="dispatch")
+        live = Result.objects.filter(
+            job__engine=Job.Engine.LOCAL, job__status__in=[Job.Status.RUNNING, *OUTCOME_STATES]
+        )
+        busy = live.filter(
+            Q(status=Result.Status.PROCESSING) | Q(status=Result.Status.PENDING, dispatched_at__isnull=False)
+        )
+        in_flight = Counter(busy.values_list("job__team_id", flat=True))
+        waiting: dict[int, dict[int, list[int]]] = {}
+        for pk, job_id, team_id in (
+            live.filter(status=Result.Status.PENDING, dispatched_at__isnull=True)
+            .order_by("job__started_at", "job_id", "version", "instruction_index", "variation_index")
+            .values_list("pk", "job_id", "job__team_id")
+        ):
+            waiting.setdefault(team_id, {}).setdefault(job_id, []).append(pk)
+        chosen = []
+        while any(in_flight[team] < limit and jobs for team, jobs in waiting.items()):
+            for team in sorted(waiting, key=lambda t: in_flight[t]):
+                jobs = waiting[team]
+                if in_flight[team] >= limit or not jobs:
+                    continue
+                job_id = next(iter(jobs))  # the team's jobs take turns: this one goes to the back
+                pks = jobs.pop(job_id)
+                chosen.append(pks.pop(0))
+                if pks:
+                    jobs[job_id] = pks
+                in_flight[team] += 1
+        Result.objects.filter(pk__in=chosen).update(dispatched_at=timezone.now())
+        for result_id in chosen:
+            queue.enqueue("result_render_task", result_id=result_id)
+    return len(chosen)
 
 
 def results_create(*, job: Job) -> None:
@@ -311,9 +360,10 @@ def _job_resume_renders(job: Job, cutoff) -> None:
         status__in=[Result.Status.PENDING, Result.Status.PROCESSING], updated_at__lt=cutoff
     ).values_list("pk", flat=True)
     for result_id in list(stuck):
-        # A crashed render's claim is released, so exactly one of the re-enqueued tasks renders it.
+        # A crashed render's claim is released and the output waits its turn in the fair queue again.
         result_transition(result_id=result_id, to=Result.Status.PENDING)
-        queue.enqueue("result_render_task", result_id=result_id)
+        Result.objects.filter(pk=result_id).update(dispatched_at=None)
+    results_dispatch()
     with transaction.atomic():  # closes a job whose outputs are all done but which never closed
         _job_refresh_progress(Job.objects.select_for_update().get(pk=job.pk))
 

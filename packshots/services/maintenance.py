@@ -1,12 +1,21 @@
 """Housekeeping for the task queue: release the task rows of workers that died."""
 
+import logging
+from contextlib import suppress
 from datetime import timedelta
 
+from django.db import IntegrityError
+from django.db.models import Q
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from packshots import queue
 from packshots.errors import WorkerLostError
+from packshots.models import QueueLock, Result, WorkerHeartbeat
+from packshots.services.jobs import result_transition, results_dispatch
+
+log = logging.getLogger(__name__)
 
 
 def task_rows_reap(*, lease: timedelta) -> int:
@@ -28,4 +37,72 @@ def task_rows_reap(*, lease: timedelta) -> int:
         exception_class_path=f"{WorkerLostError.__module__}.{WorkerLostError.__qualname__}",
         traceback=message,
         return_value=None,
+    )
+
+
+def worker_heartbeat(*, worker_id: str, host: str, pid: int) -> None:
+    """A task worker says it is alive (every few seconds, from its own thread)."""
+    WorkerHeartbeat.objects.update_or_create(
+        worker_id=worker_id, defaults={"host": host[:200], "pid": pid, "last_seen": timezone.now()}
+    )
+
+
+def worker_gone(*, worker_id: str) -> None:
+    """A worker that stops cleanly takes its heartbeat with it."""
+    WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()
+
+
+def workers_reap(*, dead_after: timedelta) -> list[str]:
+    """Workers silent for longer than `dead_after` are dead: their running tasks fail and their work resumes.
+
+    Unlike the lease of `task_rows_reap`, a heartbeat tells a killed worker from a slow task within seconds.
+    Each task row is failed by one conditional UPDATE, so of two reapers only one resumes its work; resuming
+    is idempotent anyway (a render's claim is released and the output waits in the fair queue again; any
+    other task is sent again as it was: every task of ours is safe to repeat). Returns the dead workers' ids.
+    """
+    cutoff = timezone.now() - dead_after
+    dead = set(WorkerHeartbeat.objects.filter(last_seen__lt=cutoff).values_list("worker_id", flat=True))
+    if not dead:
+        return []
+    message = (
+        f"WorkerLostError: its worker stopped reporting for over {dead_after.total_seconds():.0f} s "
+        "(killed or crashed); the task's work was resumed.\n"
+    )
+    for row in DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).only(
+        "pk", "worker_ids", "task_path", "args_kwargs"
+    ):
+        if not row.worker_ids or row.worker_ids[-1] not in dead:
+            continue
+        failed = DBTaskResult.objects.filter(pk=row.pk, status=TaskResultStatus.RUNNING).update(
+            status=TaskResultStatus.FAILED,
+            finished_at=timezone.now(),
+            exception_class_path=f"{WorkerLostError.__module__}.{WorkerLostError.__qualname__}",
+            traceback=message,
+        )
+        if failed:
+            _resume_task(row.task_path.rsplit(".", 1)[-1], (row.args_kwargs or {}).get("kwargs") or {})
+    WorkerHeartbeat.objects.filter(worker_id__in=dead, last_seen__lt=cutoff).delete()
+    log.warning("Reaped dead task workers: %s", ", ".join(sorted(dead)))
+    return sorted(dead)
+
+
+def _resume_task(name: str, kwargs: dict) -> None:
+    if name == "result_render_task" and "result_id" in kwargs:
+        result_transition(result_id=kwargs["result_id"], to=Result.Status.PENDING)
+        Result.objects.filter(pk=kwargs["result_id"]).update(dispatched_at=None)
+        results_dispatch()
+    elif queue.is_registered(name):
+        queue.enqueue(name, **kwargs)
+
+
+def chore_due(*, name: str, every: timedelta) -> bool:
+    """True for exactly one caller per period across every worker (e.g. the periodic resume of stale jobs)."""
+    with suppress(IntegrityError):
+        QueueLock.objects.get_or_create(name=name)
+    now = timezone.now()
+    return (
+        QueueLock.objects.filter(name=name)
+        .filter(Q(last_run_at__isnull=True) | Q(last_run_at__lt=now - every))
+        .update(last_run_at=now)
+        == 1
     )
