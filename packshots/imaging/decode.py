@@ -11,9 +11,17 @@ import warnings
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+import pillow_heif
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+# HEIC/HEIF (phone photos) open through pillow-heif; libheif applies their rotation while decoding.
+pillow_heif.register_heif_opener()
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# Formats we read but do not keep as they are: stored as a high-quality JPEG (PiktID takes only JPEG/PNG).
+TRANSCODED = {"HEIF": "JPEG"}
+HEIF_JPEG_QUALITY = 95
+_SRGB = ImageCms.createProfile("sRGB")
 # What can make a packshot: smaller photos hold too little garment to cut out, larger ones cost memory for
 # nothing (outputs are at most 4096 px), and a strip beyond 8:1 is no garment photo (but a memory trap).
 MIN_SIDE = 64
@@ -43,7 +51,8 @@ def probe(source: Source, *, max_pixels: int = 40_000_000) -> ImageInfo:
     """Check an upload from its header alone: format, pixel cap and packshot-worthy dimensions.
 
     No pixel is decoded (truncation shows when the image is decoded: `load_image`). The size is reported as
-    displayed, after EXIF orientation.
+    displayed, after EXIF orientation. A HEIC/HEIF photo is described as the JPEG it is stored as
+    (`heif_to_jpeg`): format JPEG, already upright.
     """
     image = _open(source, max_pixels)
     check_dimensions(*image.size)
@@ -51,7 +60,32 @@ def probe(source: Source, *, max_pixels: int = 40_000_000) -> ImageInfo:
     width, height = image.size
     if orientation in _SWAPPING_ORIENTATIONS:
         width, height = height, width
-    return ImageInfo(width, height, image.format, CONTENT_TYPES[image.format], orientation)
+    stored = TRANSCODED.get(image.format, image.format)
+    return ImageInfo(width, height, stored, CONTENT_TYPES[stored], orientation)
+
+
+def is_heif(source: BinaryIO) -> bool:
+    """Does the file start like an ISO-BMFF HEIC/HEIF/AVIF image (`....ftyp` box)?"""
+    source.seek(0)
+    head = source.read(12)
+    source.seek(0)
+    return head[4:8] == b"ftyp"
+
+
+def heif_to_jpeg(src: BinaryIO, dst: BinaryIO, *, max_pixels: int = 40_000_000) -> None:
+    """Store a HEIC/HEIF photo as a quality-95 JPEG: upright, its colour profile kept, no other metadata.
+
+    The only lossy step of an upload (PiktID takes JPEG or PNG); EXIF (GPS, camera, dates) and XMP are not
+    copied, so nothing personal survives.
+    """
+    image = _open(src, max_pixels)
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise ImageError("This image is truncated or corrupt") from None
+    icc = image.info.get("icc_profile")
+    rgb = image.convert("RGB")
+    rgb.save(dst, "JPEG", quality=HEIF_JPEG_QUALITY, subsampling=0, icc_profile=icc or None)
 
 
 def _orientation(image: Image.Image) -> int:
@@ -90,15 +124,41 @@ def load_image(source: Source, *, max_pixels: int = 40_000_000, max_side: int | 
         image.load()
     except (OSError, SyntaxError, ValueError, EOFError):
         raise ImageError("This image is truncated or corrupt") from None
+    icc = image.info.get("icc_profile")
     if not max_side:
-        return _flatten(ImageOps.exif_transpose(image))
+        return _to_srgb(_flatten(ImageOps.exif_transpose(image), icc), icc)
     # The orientation as probe() reads it (and as the stored original keeps it), applied to the small image.
     orientation = _orientation(image)
-    preview = _reduce_flat(image, max(1, max(image.size) // (2 * max_side)))
+    preview = _reduce_flat(image, max(1, max(image.size) // (2 * max_side)), icc)
     if orientation in _TRANSPOSES:
         preview = preview.transpose(_TRANSPOSES[orientation])
     preview.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    return preview
+    return _to_srgb(preview, icc)
+
+
+def _profile(icc: bytes | None) -> ImageCms.ImageCmsProfile | None:
+    """The embedded ICC profile when it is not sRGB already (or is unreadable: then read as sRGB)."""
+    if not icc:
+        return None
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in ImageCms.getProfileDescription(profile).lower().replace(" ", ""):
+            return None
+        return profile
+    except (OSError, ImageCms.PyCMSError):
+        return None
+
+
+def _to_srgb(image: Image.Image, icc: bytes | None) -> Image.Image:
+    """RGB pixels of another RGB profile (Display P3, Adobe RGB) converted to sRGB, what everything we
+    derive (thumbnails, the local engine's input, outputs) assumes. CMYK was converted in _flatten."""
+    profile = _profile(icc)
+    if profile is None or profile.profile.xcolor_space.strip() != "RGB":
+        return image
+    try:
+        return ImageCms.profileToProfile(image, profile, _SRGB, outputMode="RGB")
+    except ImageCms.PyCMSError:
+        return image
 
 
 _TRANSPOSES = {
@@ -113,7 +173,7 @@ _TRANSPOSES = {
 _STRIP_PIXELS = 2_000_000
 
 
-def _reduce_flat(image: Image.Image, factor: int) -> Image.Image:
+def _reduce_flat(image: Image.Image, factor: int, icc: bytes | None = None) -> Image.Image:
     """Flatten to RGB and shrink by a whole factor (box average), a strip at a time.
 
     Converting a 40 MP image whole (RGBA → RGB, or the premultiplied copy Pillow makes to resize RGBA) would
@@ -123,12 +183,17 @@ def _reduce_flat(image: Image.Image, factor: int) -> Image.Image:
     rows = max(1, _STRIP_PIXELS // (width * factor)) * factor
     out = Image.new("RGB", (-(-width // factor), -(-height // factor)))
     for top in range(0, height, rows):
-        strip = _flatten(image.crop((0, top, width, min(height, top + rows))))
+        strip = _flatten(image.crop((0, top, width, min(height, top + rows))), icc)
         out.paste(strip.reduce(factor) if factor > 1 else strip, (0, top // factor))
     return out
 
 
-def _flatten(image: Image.Image) -> Image.Image:
+def _flatten(image: Image.Image, icc: bytes | None = None) -> Image.Image:
+    if image.mode == "CMYK" and (profile := _profile(icc)) is not None:
+        try:  # a CMYK photo's own profile knows its inks; a plain convert("RGB") guesses
+            return ImageCms.profileToProfile(image, profile, _SRGB, outputMode="RGB")
+        except ImageCms.PyCMSError:
+            pass
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         flat = Image.new("RGB", rgba.size, (255, 255, 255))
@@ -151,10 +216,10 @@ def _open(source: Source, max_pixels: int) -> Image.Image:
             raise ImageError(f"This image is far too large; the limit is {limit}") from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
             raise ImageError(
-                "This file is not an image (or not one we can read): use JPEG, PNG or WebP"
+                "This file is not an image (or not one we can read): use JPEG, PNG or WebP (or HEIC)"
             ) from None
-    if image.format not in CONTENT_TYPES:
-        raise ImageError(f"Unsupported image format {image.format}: use JPEG, PNG or WebP")
+    if image.format not in CONTENT_TYPES and image.format not in TRANSCODED:
+        raise ImageError(f"Unsupported image format {image.format}: use JPEG, PNG or WebP (or HEIC)")
     width, height = image.size
     # Checked from the header, before any pixel is decoded.
     if width * height > max_pixels:

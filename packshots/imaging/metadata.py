@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from PIL import Image
 
-from .decode import ImageError
+from .decode import ImageError, heif_to_jpeg, is_heif
 
 _CHUNK = 1 << 16
 _CORRUPT = "This image is truncated or corrupt"
@@ -49,6 +49,9 @@ def strip_metadata(src: BinaryIO, dst: BinaryIO, *, format: str, orientation: in
     when it is not 1, so the photo still displays upright. dst must be seekable for WebP (the RIFF size is
     written last). Raises ImageError when the file's structure is broken.
     """
+    if format == "JPEG" and is_heif(src):  # decode.probe describes a HEIC photo as the JPEG it is stored as
+        heif_to_jpeg(src, dst)
+        return
     src.seek(0)
     reader = _Reader(src)
     exif = _minimal_exif(orientation)

@@ -1,14 +1,16 @@
 """Batches through the services: ZIP checked in a task, one job per SKU, retry, the batch ZIP, budgets."""
 
+import contextlib
 import io
 import zipfile
 
+import pytest
 from django.test import TestCase
 
 from batches import services
 from batches.models import Batch, Sku
+from packshots.errors import PackshotError
 from packshots.models import Job
-from tests import factories
 from tests.batches.conftest import photo, start, zip_batch
 
 
@@ -74,10 +76,8 @@ def test_a_failed_sku_is_retried_with_a_new_job_from_the_same_photos(team, membe
         return real(job_id=job_id, **kwargs)
 
     monkeypatch.setattr("packshots.services.job_process", fail_sku_2)
-    try:
+    with contextlib.suppress(RuntimeError):  # the immediate backend re-raises the task's crash
         batch = start(batch)
-    except RuntimeError:
-        pass  # the immediate backend re-raises the task's crash after recording it
     batch.refresh_from_db()
     failed = batch.skus.get(name="SKU-2")
     assert failed.job.status == Job.Status.FAILED
@@ -107,12 +107,8 @@ def test_a_sku_folder_without_any_photo_is_rejected_and_named(team, member):
 
 def test_a_started_batch_cannot_be_started_twice(team, member, three_skus):
     batch = start(zip_batch(team, member, three_skus))
-    try:
+    with pytest.raises(PackshotError, match="not ready"):
         start(batch)
-    except Exception as exc:
-        assert "not ready" in str(exc)
-    else:
-        raise AssertionError("started twice")
     assert Job.objects.filter(team=team).exclude(status=Job.Status.DRAFT).count() == 3
 
 
@@ -125,12 +121,7 @@ def test_a_bad_naming_template_or_instruction_changes_nothing(team, member, thre
         ("../{sku}_{style}_{variation}.{ext}", None),
         ("{sku}/{style}_{variation}.{ext}", [{"style": "white_cutout", "num_variations": 99}]),
     ):
-        try:
+        with pytest.raises(InvalidInstructionsError):
             start(batch, instructions=instructions, naming=naming)
-        except InvalidInstructionsError:
-            pass
-        else:
-            raise AssertionError(naming)
     batch.refresh_from_db()
     assert batch.status == Batch.Status.READY and batch.instructions == []
-    assert factories  # (module used by conftest)
