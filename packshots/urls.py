@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from packshots.views import downloads, jobs, presets, projects, team, webhooks, wizard
+from packshots.views import downloads, jobs, presets, projects, repair, team, webhooks, wizard
 
 app_name = "packshots"
 
@@ -28,6 +28,11 @@ urlpatterns = [
     path("uploads/<int:upload_id>/note/", wizard.upload_note, name="upload-note"),
     path("uploads/<int:upload_id>/remove/", wizard.upload_remove, name="upload-remove"),
     path("uploads/<int:upload_id>/main/", wizard.upload_make_main, name="upload-make-main"),
+    # Before upload-file, whose <kind> would take "repair".
+    path("uploads/<int:upload_id>/repair/", repair.upload_repair, name="upload-repair"),
+    path(
+        "uploads/<int:upload_id>/repair/<str:layer>/", repair.upload_repair_layer, name="upload-repair-layer"
+    ),
     path("uploads/<int:upload_id>/<str:kind>/", downloads.upload_file, name="upload-file"),
     path("results/<int:result_id>/regenerate/", jobs.result_regenerate, name="result-regenerate"),
     path("results/<int:result_id>/<str:kind>/", downloads.result_file, name="result-file"),

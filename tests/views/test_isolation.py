@@ -43,6 +43,10 @@ def object_urls(world) -> list[tuple[str, str]]:
         ("get", reverse("packshots:upload-file", args=[upload.pk, "original"])),
         ("get", reverse("packshots:upload-file", args=[upload.pk, "thumbnail"])),
         ("get", reverse("packshots:upload-file", args=[upload.pk, "cutout"])),
+        ("get", reverse("packshots:upload-repair", args=[upload.pk])),
+        ("post", reverse("packshots:upload-repair", args=[upload.pk])),
+        ("get", reverse("packshots:upload-repair-layer", args=[upload.pk, "photo"])),
+        ("get", reverse("packshots:upload-repair-layer", args=[upload.pk, "overlay"])),
         ("get", reverse("packshots:result-file", args=[result.pk, "image"])),
         ("get", reverse("packshots:result-file", args=[result.pk, "thumbnail"])),
         ("get", reverse("packshots:preset-edit", args=[preset.pk])),
@@ -93,7 +97,7 @@ def test_viewer_cannot_open_editing_pages(viewer_client, name):
 def test_viewer_can_read_but_every_change_is_forbidden(world, viewer_client):
     for method, url in object_urls(world):
         response = getattr(viewer_client, method)(url)
-        if method == "post" or "/wizard/" in url or "/presets/" in url:
+        if method == "post" or "/wizard/" in url or "/presets/" in url or "/repair/" in url:
             assert response.status_code == 403, f"{method.upper()} {url} answered {response.status_code}"
         else:
             assert response.status_code == 200, f"GET {url} answered {response.status_code}"
