@@ -1,4 +1,5 @@
-# Production image: gunicorn (gthread) serving Django + whitenoise. From the same image:
+# Production image: gunicorn's asyncio ASGI worker serving Django + whitenoise (slow clients hold no thread:
+# config/gunicorn.conf.py). From the same image:
 #   release:  python manage.py migrate --noinput
 #   workers:  python manage.py db_worker   (as many as you like on PostgreSQL)
 FROM python:3.12-slim
@@ -30,4 +31,5 @@ EXPOSE 8000
 VOLUME ["/var/lib/packshot"]
 # Migrations are a release step, run once per deploy (not by every web replica):
 #   docker run --rm ... packshot-studio python manage.py migrate --noinput
-CMD ["sh", "-c", "exec gunicorn config.wsgi --bind ${HOST}:${PORT} --worker-class gthread --workers ${WEB_CONCURRENCY:-2} --threads 4 --timeout 120 --access-logfile -"]
+# The same command as the Procfile's web process (bind address from HOST/PORT above).
+CMD ["gunicorn", "-c", "config/gunicorn.conf.py", "config.server:application"]
