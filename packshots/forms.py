@@ -324,3 +324,22 @@ class ReviewForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Ids are checked against the job by the service; here only their shape.
         self.fields["results"].valid_value = lambda value: str(value).isdigit() and len(str(value)) < 19
+
+
+class DownloadForm(forms.Form):
+    """Which outputs go into a job's ZIP, and how its entries are named."""
+
+    only = forms.ChoiceField(
+        choices=[("all", "All outputs"), ("approved", "Approved only"), ("selected", "Selected")],
+        required=False,
+    )
+    results = forms.TypedMultipleChoiceField(coerce=int, choices=(), required=False)
+    names = forms.ChoiceField(
+        choices=[("project", "Project and job in every name"), ("piktid", "PiktID's names")], required=False
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Ids are matched against the job's outputs by the service; here only their shape.
+        self.fields["results"].valid_value = lambda value: str(value).isdigit() and len(str(value)) < 19
+        self.fields["results"].error_messages["invalid_choice"] = "The selection names an unknown output."

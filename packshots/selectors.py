@@ -35,7 +35,10 @@ def latest_results(job: Job) -> list[Result]:
     Each carries `earlier_versions`: the slot's older completed versions, newest first (kept and viewable).
     """
     by_slot: dict[tuple[int, int], Result] = {}
-    for result in job.results.order_by("instruction_index", "variation_index", "-version"):
+    rows = job.results.select_related("reviewed_by").order_by(
+        "instruction_index", "variation_index", "-version"
+    )
+    for result in rows:
         slot = (result.instruction_index, result.variation_index)
         if slot not in by_slot:
             result.earlier_versions = []
@@ -61,3 +64,81 @@ def instruction_rows(job: Job) -> list[dict]:
             }
         )
     return rows
+
+
+REVIEW_FILTERS = [
+    ("needs-review", "Needs review"),
+    ("approved", "Approved"),
+    ("rejected", "Rejected"),
+    ("failed", "Failed"),
+]
+
+
+def result_stamp(result: Result) -> int:
+    """When an output last changed (rendered, failed, reviewed), in microseconds: what a poll compares."""
+    moments = [result.updated_at] + ([result.reviewed_at] if result.reviewed_at else [])
+    return int(max(moments).timestamp() * 1_000_000)
+
+
+def result_state(result: Result | None) -> str:
+    """The gallery filter an output falls under (a CSS class on its card)."""
+    if result is None or not result.is_done:
+        return "pending"
+    if result.review:
+        return result.review
+    if result.awaits_decision:
+        return "failed needs-review" if result.status == Result.Status.FAILED else "needs-review"
+    return "failed" if result.status == Result.Status.FAILED else "completed"
+
+
+def gallery_groups(job: Job, results: list[Result]) -> list[dict]:
+    """The job's outputs grouped by instruction, one slot per requested output (empty until it exists).
+
+    Every slot is on the page from the start, so a poll only ever replaces cards, never inserts them.
+    """
+    by_slot = {(r.instruction_index, r.variation_index): r for r in results}
+    groups = []
+    for index, instruction in enumerate(job.instructions):
+        count = max([instruction.get("num_variations", 1)] + [v + 1 for (i, v) in by_slot if i == index])
+        summary = schema.describe_instruction(instruction)
+        slots = [gallery_slot(job, index, v, by_slot.get((index, v))) for v in range(count)]
+        groups.append(
+            {
+                "index": index,
+                "title": instruction.get("preset_name") or summary,
+                "summary": summary,
+                "slots": slots,
+                "done": sum(1 for s in slots if s["result"] is not None and s["result"].is_done),
+            }
+        )
+    return groups
+
+
+def gallery_slot(job: Job, instruction_index: int, variation_index: int, result: Result | None) -> dict:
+    return {
+        "id": f"job-{job.pk}-slot-{instruction_index}-{variation_index}",
+        "instruction_index": instruction_index,
+        "variation_index": variation_index,
+        "result": result,
+        "state": result_state(result),
+    }
+
+
+def gallery_counts(results: list[Result]) -> dict:
+    """How many outputs are done, and how many fall under each review filter."""
+    states = [result_state(r) for r in results]
+    counts = {key.replace("-", "_"): sum(1 for s in states if key in s.split()) for key, _ in REVIEW_FILTERS}
+    counts["done"] = sum(1 for r in results if r.is_done)
+    counts["approved_files"] = sum(
+        1 for r in results if r.review == Result.Review.APPROVED and r.status == Result.Status.COMPLETED
+    )
+    return counts
+
+
+def gallery_since(results: list[Result]) -> int:
+    """The newest change among these outputs (0 when there are none): the next poll asks for newer ones."""
+    return max((result_stamp(r) for r in results), default=0)
+
+
+def results_changed_since(results: list[Result], since: int) -> list[Result]:
+    return [r for r in results if result_stamp(r) > since]

@@ -1,15 +1,19 @@
 """Every file is served here, after a team check: nothing lives under a public media URL."""
 
+from django.contrib import messages
 from django.db.models.fields.files import FieldFile
 from django.http import Http404, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import team_member_required
 from accounts.http import HtmxHttpRequest
 from packshots import services, storage
+from packshots.errors import PackshotError
+from packshots.forms import DownloadForm
 from packshots.models import Result
 from packshots.selectors import jobs_for_team, results_for_team, uploads_for_team
+from packshots.services.downloads import results_to_zip
 
 CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png"}
 
@@ -64,8 +68,21 @@ def result_file(request: HtmxHttpRequest, result_id: int, kind: str) -> HttpResp
 @require_GET
 @team_member_required
 def job_zip(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
+    """The job's outputs as a streamed ZIP: `only` all, approved or selected (`results`); `names` piktid."""
     job = get_object_or_404(jobs_for_team(request.team), pk=job_id)
-    response = StreamingHttpResponse(services.zip_stream(job), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="packshots_job_{job.pk}.zip"'
+    form = DownloadForm(request.GET)
+    try:
+        if not form.is_valid():
+            raise PackshotError(" ".join(e for errors in form.errors.values() for e in errors))
+        results = results_to_zip(
+            job, only=form.cleaned_data["only"] or "all", result_ids=form.cleaned_data["results"]
+        )
+    except PackshotError as exc:
+        messages.error(request, str(exc))
+        return redirect(job)
+    stream = services.zip_stream(job, results=results, piktid_names=form.cleaned_data["names"] == "piktid")
+    response = StreamingHttpResponse(stream, content_type="application/zip")
+    suffix = {"approved": "_approved", "selected": "_selected"}.get(form.cleaned_data["only"], "")
+    response["Content-Disposition"] = f'attachment; filename="packshots_job_{job.pk}{suffix}.zip"'
     response["Cache-Control"] = "private, no-store"
     return response

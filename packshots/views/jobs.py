@@ -10,8 +10,19 @@ from packshots import instructions as schema
 from packshots import services
 from packshots.errors import PackshotError
 from packshots.forms import ReviewForm
-from packshots.models import Job
-from packshots.selectors import instruction_rows, jobs_for_team, latest_results, results_for_team
+from packshots.models import Job, Result
+from packshots.selectors import (
+    REVIEW_FILTERS,
+    gallery_counts,
+    gallery_groups,
+    gallery_since,
+    gallery_slot,
+    instruction_rows,
+    jobs_for_team,
+    latest_results,
+    result_stamp,
+    results_for_team,
+)
 
 
 def poll_seconds(job: Job) -> int:
@@ -33,26 +44,56 @@ def job_list(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+def gallery_context(job: Job, results: list[Result]) -> dict:
+    """What the job page and its fragments show: the status line, the grouped gallery, the input photos."""
+    return {
+        "job": job,
+        "results": results,
+        "groups": gallery_groups(job, results),
+        "counts": gallery_counts(results),
+        "filters": REVIEW_FILTERS,
+        "since": gallery_since(results),
+        "uploads": job.uploads.all(),
+        "items": instruction_rows(job),
+        "poll_seconds": poll_seconds(job),
+        "has_results": any(r.status == Result.Status.COMPLETED for r in results),
+        # A regenerated output of a finished job keeps the page polling until it arrives.
+        "is_live": not job.is_terminal or any(not r.is_done for r in results),
+        "queue_position": services.queue_position(job),
+    }
+
+
+def client_since(raw: str | None) -> int | None:
+    """The newest change the page has already shown (see `result_stamp`); None: it has shown nothing."""
+    return int(raw) if raw and raw.isdigit() and len(raw) < 20 else None
+
+
+def gallery_update(request: HtmxHttpRequest, job: Job, *, since: int | None) -> HttpResponse:
+    """The status fragment, plus out of band only the cards that changed since `since` (all without it).
+
+    Cards the page already shows are left alone, so an open viewer, a comparison or a half-typed reason
+    survives every poll.
+    """
+    results = latest_results(job)
+    context = gallery_context(job, results)
+    changed = results if since is None else [r for r in results if result_stamp(r) > since]
+    context["changed_slots"] = [gallery_slot(job, r.instruction_index, r.variation_index, r) for r in changed]
+    # Cutouts and flags of the input photos appear while the job prepares them.
+    context["photos_changed"] = since is None or not job.is_terminal
+    response = render(request, "packshots/_gallery_poll.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
 @require_GET
 @team_member_required
 def job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(jobs_for_team(request.team), pk=job_id)
     if job.is_draft:
         return redirect("packshots:wizard-photos", job.pk)
-    results = latest_results(job)
-    context = {
-        "job": job,
-        "results": results,
-        "uploads": job.uploads.all(),
-        "items": instruction_rows(job),
-        "poll_seconds": poll_seconds(job),
-        "has_results": any(r.status == "completed" for r in results),
-        # A regenerated output of a finished job keeps the page polling until it arrives.
-        "is_live": not job.is_terminal or any(not r.is_done for r in results),
-        "queue_position": services.queue_position(job),
-    }
-    template = "packshots/_job_progress.html" if request.htmx else "packshots/job_detail.html"
-    response = render(request, template, context)
+    if request.htmx:
+        return gallery_update(request, job, since=client_since(request.GET.get("since")))
+    response = render(request, "packshots/job_detail.html", gallery_context(job, latest_results(job)))
     patch_vary_headers(response, ["HX-Request"])
     return response
 
@@ -111,6 +152,9 @@ def result_regenerate(request: HtmxHttpRequest, result_id: int) -> HttpResponse:
         messages.success(request, f"Regenerating {result.filename} as version {fresh.version}.")
     except PackshotError as exc:
         messages.error(request, str(exc))
+    if request.htmx:
+        job = get_object_or_404(jobs_for_team(request.team), pk=result.job_id)  # as the service left it
+        return gallery_update(request, job, since=client_since(request.POST.get("since")))
     return redirect(result.job)
 
 
@@ -122,7 +166,15 @@ def job_review(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     form = ReviewForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-        return redirect(job)
+    else:
+        _review(request, job, form)
+    if request.htmx:
+        job = get_object_or_404(jobs_for_team(request.team), pk=job.pk)  # its outcome follows the decisions
+        return gallery_update(request, job, since=client_since(request.POST.get("since")))
+    return redirect(job)
+
+
+def _review(request: HtmxHttpRequest, job: Job, form: ReviewForm) -> None:
     try:
         changed = services.results_review(
             job=job,
@@ -135,4 +187,3 @@ def job_review(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
         messages.success(request, f"{changed} output{'s' if changed != 1 else ''} {verb}.")
     except PackshotError as exc:
         messages.error(request, str(exc))
-    return redirect(job)

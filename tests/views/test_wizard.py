@@ -107,7 +107,7 @@ def test_zip_holds_outputs_named_like_the_official_client_and_metadata(member_cl
         team=team, user=member, instructions=[{**factories.WHITE_CUTOUT, "num_variations": 2}]
     )
     factories.start_job(job)
-    response = member_client.get(reverse("packshots:job-zip", args=[job.pk]))
+    response = member_client.get(reverse("packshots:job-zip", args=[job.pk]) + "?names=piktid")
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert sorted(archive.namelist()) == ["metadata.json", "output_0_0_v0.jpg", "output_0_1_v0.jpg"]
     metadata = json.loads(archive.read("metadata.json"))
