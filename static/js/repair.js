@@ -93,7 +93,7 @@
     field.value = JSON.stringify({ keep: keep.map(plain), remove: remove.map(plain) });
     apply.disabled = undo.disabled = clear.disabled = strokes.length === 0;
     status.textContent = strokes.length
-      ? `${keep.length} keep and ${remove.length} remove stroke${strokes.length === 1 ? "" : "s"} painted.`
+      ? `Strokes: ${keep.length} keep, ${remove.length} remove.`
       : "Choose keep or remove, then paint on the photo.";
     redraw();
   }
