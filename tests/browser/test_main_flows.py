@@ -102,10 +102,12 @@ def test_member_turns_photos_into_packshots_end_to_end(logged_in_page, member, t
     with page.expect_download() as bundle:
         progress.get_by_role("link", name="Download all (ZIP)").click()
     assert re.fullmatch(r"packshots_job_\d+\.zip", bundle.value.suggested_filename)
+    prefix = f"autumn-capsule_{page.url.rstrip('/').rsplit('/', 1)[-1]}_"  # names never collide between jobs
     with zipfile.ZipFile(io.BytesIO(Path(bundle.value.path()).read_bytes())) as archive:
         names = set(archive.namelist())
-        assert names == {"output_0_0_v0.jpg", "output_1_0_v0.jpg", "output_1_1_v0.jpg", "metadata.json"}
-        assert archive.read("output_0_0_v0.jpg") == single
+        outputs = ("output_0_0_v0.jpg", "output_1_0_v0.jpg", "output_1_1_v0.jpg")
+        assert names == {prefix + name for name in outputs} | {"metadata.json"}
+        assert archive.read(prefix + "output_0_0_v0.jpg") == single
         json.loads(archive.read("metadata.json"))
 
 

@@ -70,5 +70,7 @@ def test_an_owner_connects_piktid_and_a_job_arrives_by_webhook(
     with page.expect_download() as bundle:
         progress.get_by_role("link", name="Download all (ZIP)").click()
     with zipfile.ZipFile(io.BytesIO(Path(bundle.value.path()).read_bytes())) as archive:
-        assert set(archive.namelist()) == {"output_0_0_v0.jpg", "output_0_1_v0.jpg", "metadata.json"}
+        prefix = f"knitwear_{job.pk}_"  # names never collide between jobs
+        outputs = {prefix + "output_0_0_v0.jpg", prefix + "output_0_1_v0.jpg"}
+        assert set(archive.namelist()) == outputs | {"metadata.json"}
         assert json.loads(archive.read("metadata.json"))["job_id"] == job.remote_job_id
