@@ -1,8 +1,10 @@
 """Slow clients cannot stall the production web command (the Procfile's, on 127.0.0.1, bounded in time)."""
 
+import io
 import socket
 import threading
 import time
+import zipfile
 
 import httpx
 import pytest
@@ -110,10 +112,14 @@ def test_fifty_slow_clients_leave_the_production_server_answering_within_a_secon
                 response = http.get(path)
                 probes.append((path, response.status_code, time.monotonic() - started))
         still_open = [c for c in clients if c.is_alive()]
-    finally:
         stop.set()
         for client in clients:
             client.join(RUN_S + 5)
+        # At full speed the streamed ZIP is whole: the 8 MB output and metadata.json.
+        archive = zipfile.ZipFile(io.BytesIO(httpx.get(base + zip_path, cookies=cookies, timeout=30).content))
+        sizes = sorted(info.file_size for info in archive.infolist())
+    finally:
+        stop.set()
         ops_stack.stop(process)
 
     assert [c.error for c in clients if c.error] == []
@@ -123,3 +129,4 @@ def test_fifty_slow_clients_leave_the_production_server_answering_within_a_secon
     assert [(p, s) for p, s, _ in probes if s != 200] == []
     slowest = max(seconds for _, _, seconds in probes)
     assert slowest < 1.0, probes
+    assert len(sizes) == 2 and sizes[-1] == 8 << 20

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.db.models.fields.files import FieldFile
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET
 
@@ -81,7 +81,7 @@ def job_zip(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect(job)
     stream = services.zip_stream(job, results=results, piktid_names=form.cleaned_data["names"] == "piktid")
-    response = StreamingHttpResponse(stream, content_type="application/zip")
+    response = storage.streaming_response(request, stream, content_type="application/zip")
     suffix = {"approved": "_approved", "selected": "_selected"}.get(form.cleaned_data["only"], "")
     response["Content-Disposition"] = f'attachment; filename="packshots_job_{job.pk}{suffix}.zip"'
     response["Cache-Control"] = "private, no-store"
