@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Team
@@ -37,9 +38,12 @@ def charged_jobs(team: Team, since: datetime | None = None):
     """The team's PiktID jobs that cost (or are about to cost) credits."""
     jobs = Job.objects.filter(team=team, engine=Job.Engine.PIKTID).exclude(status=Job.Status.DRAFT)
     jobs = jobs.filter(Q(credits_used__isnull=False) | ~Q(remote_job_id="") | Q(status__in=_ACTIVE))
-    if since is not None:
-        jobs = jobs.filter(queued_at__gte=since)
-    return jobs
+    return _since(jobs, since) if since is not None else jobs
+
+
+def _since(jobs, since: datetime):
+    # Started jobs carry queued_at; created_at stands in for rows made without it (admin, old data).
+    return jobs.annotate(when=Coalesce("queued_at", "created_at")).filter(when__gte=since)
 
 
 def job_credits(job: Job) -> float:
@@ -130,7 +134,9 @@ def usage(team: Team, since: datetime) -> dict:
         estimate = sum(c for _, c in costs) or 1
         for preset, cost in costs:
             by["preset"][preset] += credits * cost / estimate
-    local = Job.objects.filter(team=team, engine=Job.Engine.LOCAL, queued_at__gte=since).count()
+    local = _since(
+        Job.objects.filter(team=team, engine=Job.Engine.LOCAL).exclude(status="draft"), since
+    ).count()
     return {
         "total": total,
         "local_jobs": local,

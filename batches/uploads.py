@@ -22,8 +22,13 @@ class ZipUploadHandler(TemporaryFileUploadHandler):
                 f"This upload is {content_length / 2**20:,.0f} MB; a batch ZIP may be at most "
                 f"{zip_cap() // 2**20:,} MB. Nothing of it was kept."
             )
-            raise StopUpload(connection_reset=True)
         return None
+
+    def new_file(self, *args, **kwargs):
+        if self.refusal:
+            # Before the ZIP's first byte is read; the fields that came first (the CSRF token) stay.
+            raise StopUpload(connection_reset=True)
+        super().new_file(*args, **kwargs)
 
     def receive_data_chunk(self, raw_data, start):
         self.size += len(raw_data)
