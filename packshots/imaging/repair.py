@@ -130,9 +130,10 @@ def locate(photo: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> tuple[int, 
     else:
         guess, slack = (0, 0), max(ph, pw)
     x, y = _refine(photo, rgb, alpha, guess, slack)
-    crop = photo[y : y + ch, x : x + cw]
-    exact = (alpha == 0) | (alpha == 255)
-    if exact.any() and (crop[exact] == rgb[exact]).all(axis=1).mean() < MIN_MATCH:
+    # Checked on every 3rd row and column: as telling as all of them, and fast at 40 MP.
+    crop, rgb_s, alpha_s = photo[y : y + ch : 3, x : x + cw : 3], rgb[::3, ::3], alpha[::3, ::3]
+    exact = (alpha_s == 0) | (alpha_s == 255)
+    if exact.any() and (crop[exact] == rgb_s[exact]).all(axis=1).mean() < MIN_MATCH:
         raise RepairError("The stored cutout does not line up with its photo: run the job again.")
     return x, y
 
@@ -144,11 +145,10 @@ def _refine(
     ch, cw = alpha.shape
     # The patch of the crop with the most texture (a flat patch would match anywhere nearby).
     size = (min(ch, 256), min(cw, 256))
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     best, corner = -1.0, (0, 0)
     for py in np.linspace(0, ch - size[0], 4).astype(int):
         for px in np.linspace(0, cw - size[1], 4).astype(int):
-            spread = float(grey[py : py + size[0], px : px + size[1]].std())
+            spread = float(rgb[py : py + size[0], px : px + size[1]].std())
             if spread > best:
                 best, corner = spread, (int(px), int(py))
     px, py = corner
@@ -208,18 +208,30 @@ def repair(
     if not mask.any():
         raise RepairError("These strokes would remove the whole garment.")
 
-    # Back to full resolution, only inside the box around old and new garment.
+    # Back to full resolution, inside the box around old and new garment.
     both = mask | current
     y0, y1, x0, x1 = matte.bounding_box(both, pad=max(2, round(0.02 * max(size))))
-    fy0, fy1, fx0, fx1 = (min(round(v * scale), lim) for v, lim in ((y0, h), (y1, h), (x0, w), (x1, w)))
-    box_size = (fx1 - fx0, fy1 - fy0)
-    soft = cv2.GaussianBlur(mask[y0:y1, x0:x1].astype(np.float32), (0, 0), 0.7)
+
+    def full(v: int, limit: int) -> int:
+        return min(round(v * scale), limit)
+
+    fy0, fy1, fx0, fx1 = full(y0, h), full(y1, h), full(x0, w), full(x1, w)
     crop = image_rgb[fy0:fy1, fx0:fx1]
-    fresh = matte.refine_edges(crop, cv2.resize(soft, box_size, interpolation=cv2.INTER_LINEAR), scale=scale)
-    # Far from the strokes the old matte stays exactly; the seam is feathered over a few working pixels.
-    near = cv2.GaussianBlur(reach[y0:y1, x0:x1].astype(np.float32), (0, 0), 2.0)
-    near = cv2.resize(near, box_size, interpolation=cv2.INTER_LINEAR)
-    alpha = near * fresh + (1 - near) * cutout_alpha[fy0:fy1, fx0:fx1]
+    alpha = cutout_alpha[fy0:fy1, fx0:fx1].copy()
+    # Only around the strokes is the edge refined again (the costly full-resolution step); farther away the
+    # old matte stays exactly, and the seam is feathered over a few working pixels.
+    ry0, ry1, rx0, rx1 = matte.bounding_box(reach, pad=8)
+    ry0, ry1, rx0, rx1 = max(ry0, y0), min(ry1, y1), max(rx0, x0), min(rx1, x1)
+    gy0, gy1, gx0, gx1 = full(ry0, h), full(ry1, h), full(rx0, w), full(rx1, w)
+    if gy1 > gy0 and gx1 > gx0:
+        region = (gx1 - gx0, gy1 - gy0)
+        soft = cv2.GaussianBlur(mask[ry0:ry1, rx0:rx1].astype(np.float32), (0, 0), 0.7)
+        coarse = cv2.resize(soft, region, interpolation=cv2.INTER_LINEAR)
+        fresh = matte.refine_edges(image_rgb[gy0:gy1, gx0:gx1], coarse, scale=scale)
+        near = cv2.GaussianBlur(reach[ry0:ry1, rx0:rx1].astype(np.float32), (0, 0), 2.0)
+        near = cv2.resize(near, region, interpolation=cv2.INTER_LINEAR)
+        old = alpha[gy0 - fy0 : gy1 - fy0, gx0 - fx0 : gx1 - fx0]
+        old[...] = near * fresh + (1 - near) * old
     alpha[keep[fy0:fy1, fx0:fx1]] = 1.0
     alpha[remove[fy0:fy1, fx0:fx1]] = 0.0
     alpha = np.clip(alpha, 0, 1)
