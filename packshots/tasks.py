@@ -16,13 +16,19 @@ from packshots.errors import PackshotError
 log = logging.getLogger(__name__)
 
 
+def _internal(step: str, exc: Exception) -> str:
+    """What a person reads: the kind of failure, not its internals (those are in the log)."""
+    kind = "out of memory" if isinstance(exc, MemoryError) else type(exc).__name__
+    return f"Internal error while {step} ({kind}); the details are in the worker's log."
+
+
 def job_process_or_fail(*, job_id: int, enqueue: bool = True) -> list[int]:
     """Prepare a local job's photos; any crash fails the job visibly, then propagates (the task fails too)."""
     try:
         return services.job_process(job_id=job_id, enqueue=enqueue)
     except Exception as exc:
         log.exception("Job %s failed while preparing", job_id)
-        services.job_fail(job_id=job_id, message=f"Internal error while preparing the photos: {exc}")
+        services.job_fail(job_id=job_id, message=_internal("preparing the photos", exc))
         raise
 
 
@@ -32,7 +38,7 @@ def result_render_or_fail(*, result_id: int) -> None:
         services.result_render(result_id=result_id)
     except Exception as exc:
         log.exception("Result %s failed to render", result_id)
-        services.result_fail(result_id=result_id, message=f"Internal error while rendering: {exc}")
+        services.result_fail(result_id=result_id, message=_internal("rendering", exc))
         raise
 
 
@@ -83,7 +89,12 @@ def piktid_submit_or_fail(*, job_id: int) -> None:
         wait = services.piktid_submit(job_id=job_id)
     except Exception as exc:
         log.exception("Job %s failed while submitting to PiktID", job_id)
-        services.job_fail(job_id=job_id, message=f"Internal error while submitting to PiktID: {exc}")
+        # A job whose create request may have left is never failed here (a person could then "Submit
+        # again" and pay twice): it stays `submitting` and is reconciled once its lease runs out.
+        if not services.job_submission_in_doubt(job_id=job_id):
+            services.job_fail(job_id=job_id, message=_internal("submitting to PiktID", exc))
+        else:
+            _again("piktid_submit_task", 200, job_id=job_id)
         raise
     if wait is not None:
         # 5 creations a minute are shared by every worker using this account: wait outside the worker.
@@ -108,7 +119,11 @@ def piktid_sync_task(*, job_id: int) -> None:
 @queue.register
 @task()
 def piktid_poll_task(*, job_id: int) -> None:
-    seconds = services.piktid_poll(job_id=job_id)
+    try:
+        seconds = services.piktid_poll(job_id=job_id)
+    except Exception:  # the chain must not end on a surprise: log it and look again later
+        log.exception("Job %s: polling PiktID crashed", job_id)
+        seconds = 300.0
     if seconds is not None:
         _again("piktid_poll_task", seconds, job_id=job_id)
 

@@ -61,8 +61,10 @@ from packshots.services.jobs import (
 from packshots.services.library import preset_save, presets_import, project_create
 from packshots.services.maintenance import task_rows_reap, worker_gone, worker_heartbeat, workers_reap
 from packshots.services.piktid import (
+    WebhookNotFoundError,
     engines_for_team,
     job_resubmit,
+    job_submission_in_doubt,
     limiter_acquire,
     piktid_balance_for_review,
     piktid_notification_delete,
@@ -86,6 +88,7 @@ from packshots.services.repair import (
 )
 
 __all__ = [
+    "WebhookNotFoundError",
     "connection_for_webhook_key",
     "database_prepare",
     "engine_event_apply",
@@ -107,6 +110,7 @@ __all__ = [
     "job_set_instructions",
     "job_set_options",
     "job_start",
+    "job_submission_in_doubt",
     "job_transition",
     "jobs_resume",
     "limiter_acquire",

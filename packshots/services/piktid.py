@@ -11,6 +11,7 @@ Results are copied into our storage outside any lock, then applied as `OutputEve
 """
 
 import logging
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -46,10 +47,13 @@ from packshots.engines.piktid.errors import (
     PiktidServerError,
     UnsafeUrlError,
 )
+from packshots.engines.piktid.webhooks import parse_event, verify
 from packshots.errors import JobStateError, PackshotError
 from packshots.models import EngineEvent, Job, PiktidAccount, PiktidCreation, Project, Result
 from packshots.services.connections import (
     PiktidCredentials,
+    account_key_for,
+    connection_for_webhook_key,
     piktid_balance_refresh,
     piktid_client,
     piktid_credentials,
@@ -75,6 +79,10 @@ RESERVATION_TTL = timedelta(minutes=5)
 WAITER_TTL = timedelta(minutes=2)
 # When reconciling, a remote job created this long before our request still counts (clock skew).
 CLOCK_SKEW = timedelta(minutes=2)
+# What a webhook key can look like (ours are URL-safe random strings); anything else is a 404 at once.
+WEBHOOK_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+# A create request is surely over after this long: the client's connect + write + read timeouts, and more.
+SUBMIT_LEASE = timedelta(minutes=3)
 
 
 @dataclass(frozen=True)
@@ -209,6 +217,11 @@ def piktid_submit(*, job_id: int, credentials: PiktidCredentials | None = None) 
     """
     job = Job.objects.select_related("project").get(pk=job_id)
     if job.status == Job.Status.SUBMITTING:
+        # Another worker may still be inside POST /create-packshot for this job: reconcile only once that
+        # request is surely over (its timeouts have run out), never while it may still be answered.
+        since = timezone.now() - (job.submit_requested_at or timezone.now())
+        if since < SUBMIT_LEASE:
+            return Wait((SUBMIT_LEASE - since).total_seconds() + 1, "Sending the job to PiktID…")
         return piktid_reconcile(job_id=job_id, credentials=credentials)
     if job.status != Job.Status.QUEUED:
         return None
@@ -264,13 +277,27 @@ def _create(
             options=job.options,
             post_process=bool(job.request.get("post_process", False)),
         )
-    except (PiktidServerError, PiktidConnectionError) as exc:
-        if isinstance(exc, PiktidConnectionError) and not exc.maybe_sent:
+    except PiktidConnectionError as exc:
+        if not exc.maybe_sent:
             return _back_to_queue(job, f"PiktID could not be reached ({exc}); trying again.", 15)
-        log.warning("Job %s: the answer to create-packshot was lost (%s); reconciling", job.pk, exc)
-        return piktid_reconcile(job_id=job.pk, credentials=credentials, client=client)
+        return _answer_lost(job, exc, credentials, client)
+    except PiktidServerError as exc:
+        return _answer_lost(job, exc, credentials, client)  # a 5xx may come after the job was made
+    except PiktidError as exc:
+        if exc.status is not None and 200 <= exc.status < 300:
+            return _answer_lost(job, exc, credentials, client)  # accepted, but the answer was unreadable
+        raise  # PiktID said no (4xx): nothing was created
+    # The remote id is kept at once, on its own: whatever fails after this, the job is known to exist.
+    Job.objects.filter(pk=job.pk, status=Job.Status.SUBMITTING).update(remote_job_id=created.job_id)
     _running(job, created.job_id)
     return None
+
+
+def _answer_lost(
+    job: Job, exc: Exception, credentials: PiktidCredentials, client: PiktidClient
+) -> Wait | None:
+    log.warning("Job %s: the answer to create-packshot was lost (%s); reconciling", job.pk, exc)
+    return piktid_reconcile(job_id=job.pk, credentials=credentials, client=client)
 
 
 def _running(job: Job, remote_job_id: str) -> None:
@@ -299,6 +326,8 @@ def _refused(job: Job, exc: PiktidError, credentials: PiktidCredentials) -> Wait
     if isinstance(exc, PiktidRateLimitError):
         seconds = exc.retry_after if exc.retry_after is not None else settings.PIKTID_RATE_LIMIT_WAIT_S
         seconds = min(max(seconds, 1.0), 300.0)
+        # The whole account slows down, not only this job: every queued job of it waits as long.
+        _account_pause(credentials.account_key, seconds, "PiktID asked this account to slow down (429).")
         return _back_to_queue(
             job, f"PiktID asked us to slow down (429); trying again in {seconds:.0f} s.", seconds
         )
@@ -313,20 +342,35 @@ def _refused(job: Job, exc: PiktidError, credentials: PiktidCredentials) -> Wait
         )
     elif isinstance(exc, PiktidInsufficientCreditsError):
         message = _credits_message(exc.required_credits or job.estimated_credits, exc.user_credits)
-    elif isinstance(exc, PiktidBadRequestError):
-        details = "; ".join(
-            f"{d.get('field') or 'request'}: {d.get('message')}" for d in exc.details if isinstance(d, dict)
+        # The next jobs of this account wait a minute; each then checks the balance before it is sent.
+        _account_pause(
+            credentials.account_key, 60, "PiktID reported too few credits (402); re-checking soon."
         )
-        message = f"PiktID refused the job: {exc}" + (f" ({details})" if details else "")
+    elif isinstance(exc, PiktidBadRequestError):
+        message = f"PiktID refused the job: {exc}"  # the client's message names PiktID's field details
     elif isinstance(exc, PiktidForbiddenError):
         message = f"PiktID refused the job (403: your plan does not allow it, e.g. this output size): {exc}"
     elif isinstance(exc, PiktidNotFoundError):
         message = f"PiktID did not find the project or a photo (404): {exc}"
-        Project.objects.filter(pk=job.project_id).update(remote_ids={})  # re-create it next time
+        _forget_remote_project(job.project_id, credentials.account_key)  # re-create it next time
     else:
         message = f"PiktID refused the job: {exc}"
     job_fail(job_id=job.pk, message=message)
     return None
+
+
+def _forget_remote_project(project_id: int, account_key: str) -> None:
+    with transaction.atomic():
+        project = Project.objects.select_for_update().get(pk=project_id)
+        project.remote_ids = {k: v for k, v in project.remote_ids.items() if k != account_key}
+        project.save(update_fields=["remote_ids"])
+
+
+def _account_pause(account_key: str, seconds: float, reason: str) -> None:
+    until = timezone.now() + timedelta(seconds=seconds)
+    PiktidAccount.objects.filter(key=account_key).filter(
+        Q(paused_until__isnull=True) | Q(paused_until__lt=until)
+    ).update(paused_until=until, pause_reason=reason[:300])
 
 
 def _credits_message(required: float | None, available: float | None) -> str:
@@ -395,6 +439,9 @@ def piktid_reconcile(
     job = Job.objects.get(pk=job_id)
     if job.status != Job.Status.SUBMITTING:
         return None
+    if job.remote_job_id:  # the answer arrived and was kept before something else failed
+        _running(job, job.remote_job_id)
+        return None
     credentials = credentials or piktid_credentials(job.team)
     if credentials is None:
         job_fail(job_id=job.pk, message="This team's PiktID connection is gone; the job cannot be checked.")
@@ -415,7 +462,7 @@ def piktid_reconcile(
                 if created is not None and created < since:
                     listed = []
                     break
-                if remote.job_id not in claimed and remote.total_images in (job.total_outputs, 0):
+                if remote.job_id not in claimed and remote.total_images == job.total_outputs:
                     _running(job, remote.job_id)
                     return None
             if len(listed) < 20:
@@ -477,9 +524,8 @@ def piktid_sync(*, job_id: int, credentials: PiktidCredentials | None = None) ->
     credentials = credentials or piktid_credentials(job.team)
     if credentials is None:
         raise PackshotError("This team has no usable PiktID connection to follow the job with.")
-    if job.account_key and credentials.account_key != job.account_key:
-        # Started with another token (the CLI's --token): only that account can see the job.
-        raise PackshotError("This job belongs to another PiktID account than the team's connection.")
+    # A job started with another token (a replaced team token, the CLI's --token) is still followed with the
+    # team's current one: a new token of the same PiktID user sees it; a stranger's gets 404 (see the poller).
     client = piktid_client(credentials)
     try:
         remote = client.job_results(job.remote_job_id)
@@ -495,6 +541,15 @@ def piktid_sync(*, job_id: int, credentials: PiktidCredentials | None = None) ->
 
 def _sync_output(client: PiktidClient, job: Job, item: ResultItem) -> None:
     slot = (item.group_index, item.image_index, item.version)
+    instructions = job.instructions
+    if not (0 <= item.group_index < len(instructions)) or not (
+        0 <= item.image_index < instructions[item.group_index].get("num_variations", 1)
+    ):
+        log.warning("Job %s: PiktID reported an output %s outside its instructions; ignored", job.pk, slot)
+        return
+    if not isinstance(item.full_size_url, str | None):
+        log.warning("Job %s: output %s has no usable URL; ignored", job.pk, slot)
+        return
     current = Result.objects.filter(
         job=job, instruction_index=slot[0], variation_index=slot[1], version=slot[2]
     ).first()
@@ -563,6 +618,14 @@ def _store_remote_output(client: PiktidClient, job: Job, item: ResultItem, event
 
 def _sync_job(job: Job, remote: JobResults) -> bool:
     """Keep PiktID's job-level facts; a finished remote job closes outputs PiktID never delivered."""
+    # Only the sync that sees PiktID's job turn terminal frees its slot (so the next job is woken once).
+    freed = (
+        Job.objects.filter(pk=job.pk)
+        .exclude(remote_status__in=TERMINAL_JOB_STATUSES)
+        .update(remote_status=remote.status[:30])
+        if remote.status in TERMINAL_JOB_STATUSES
+        else 0
+    )
     Job.objects.filter(pk=job.pk).update(
         remote_status=remote.status[:30],
         credits_used=remote.credits_used,
@@ -571,7 +634,8 @@ def _sync_job(job: Job, remote: JobResults) -> bool:
     )
     if remote.status not in TERMINAL_JOB_STATUSES:
         return False
-    _wake_next(job.account_key)  # an active slot of the account just freed
+    if freed:
+        _wake_next(job.account_key)  # an active slot of the account just freed
     reported = {(i.group_index, i.image_index, i.version) for i in remote.results}
     unfinished = Result.objects.filter(job=job, status__in=[Result.Status.PENDING, Result.Status.PROCESSING])
     for result in unfinished:
@@ -608,17 +672,24 @@ def piktid_poll(*, job_id: int) -> float | None:
     except PiktidNotFoundError:
         age = (timezone.now() - (job.started_at or timezone.now())).total_seconds()
         if age > settings.PIKTID_NOT_FOUND_GRACE_S:
-            job_fail(job_id=job.pk, message="PiktID no longer knows this job (404).")
+            credentials = piktid_credentials(job.team)
+            other = credentials is not None and job.account_key and credentials.account_key != job.account_key
+            job_fail(
+                job_id=job.pk,
+                message="PiktID does not show this job to the team's current token: it was started with "
+                "another PiktID token (404)."
+                if other
+                else "PiktID no longer knows this job (404).",
+            )
             return None
         return 5.0
-    except PiktidAuthError:
-        return None  # the token is marked refused; resume_jobs picks the job up once a team fixes it
+    except (PiktidAuthError, PackshotError) as exc:
+        # No usable token for now: look again in a while (a new token may be saved meanwhile).
+        log.warning("Job %s cannot be followed now: %s", job.pk, exc)
+        return float(settings.PIKTID_POLL_S) * 10
     except PiktidError as exc:
         log.warning("Job %s: polling PiktID failed: %s", job.pk, exc)
         return float(settings.PIKTID_POLL_S)
-    except PackshotError as exc:
-        log.warning("Job %s cannot be followed: %s", job.pk, exc)
-        return None
     return None if done else float(settings.PIKTID_POLL_S)
 
 
@@ -645,12 +716,8 @@ def piktid_notification_handle(*, account_key: str, notification: Notification) 
     event can only ever touch a job of the account it came from. Repeats are recorded once and ignored.
     """
     data = notification.data if isinstance(notification.data, dict) else {}
-    remote_job_id = str(data.get("id_task") or data.get("job_id") or "")
-    job = (
-        Job.objects.filter(account_key=account_key, remote_job_id=remote_job_id).first()
-        if remote_job_id
-        else None
-    )
+    remote_job_id = str(data.get("id_task") or data.get("job_id") or "")[:200]
+    job = _job_of_account(account_key, remote_job_id) if remote_job_id else None
     fresh = engine_event_apply(
         source=f"piktid:{account_key[:12]}",
         event_id=str(notification.id),
@@ -661,6 +728,19 @@ def piktid_notification_handle(*, account_key: str, notification: Notification) 
     if fresh and job is not None and notification.name in ("batch_edit", "image_result"):
         queue.enqueue("piktid_sync_task", job_id=job.pk)
     return job.pk if job else None
+
+
+def _job_of_account(account_key: str, remote_job_id: str) -> Job | None:
+    """Our job with that PiktID id, among jobs this account may speak for: those it submitted, and those of
+    the teams now using it (a team that replaced its token keeps receiving news of its running jobs)."""
+    teams = list(PiktidConnection.objects.filter(account_key=account_key).values_list("team_id", flat=True))
+    environment = settings.PIKTID_TOKEN and account_key_for(
+        base_url=settings.PIKTID_BASE_URL, token=settings.PIKTID_TOKEN
+    )
+    owners = Q(account_key=account_key) | Q(team_id__in=teams)
+    if account_key == environment:
+        owners |= Q(team__piktid_connection__isnull=True)
+    return Job.objects.filter(owners, engine=Job.Engine.PIKTID, remote_job_id=remote_job_id).first()
 
 
 def piktid_notification_seen(*, account_key: str, notification_id: int) -> bool:
@@ -720,18 +800,32 @@ def piktid_notification_delete(*, team_id: int, notification_id: int) -> None:
         client.notification_delete(notification_id)
 
 
-def piktid_webhook_receive(*, team: Team, notification: Notification) -> int | None:
-    """A verified webhook delivery for `team`: recorded once, its job's sync and the deletion queued.
+class WebhookNotFoundError(PackshotError):
+    """No team has this webhook key."""
 
-    Nothing here talks to PiktID: the view answers at once and tasks do the rest.
+
+def piktid_webhook_receive(*, key: str, body: bytes, signature: str | None) -> int | None:
+    """One webhook delivery: checked, recorded once, its job's sync and the notification's deletion queued.
+
+    The signature is verified over the raw body (constant time, current and previous secret) before anything
+    is parsed or written; only verified deliveries count as the team's "last delivery". Nothing here talks
+    to PiktID: the view answers at once and tasks do the rest. Raises WebhookNotFoundError (404),
+    SignatureError (401) or ValueError for a malformed body (400).
     """
+    found = connection_for_webhook_key(key) if WEBHOOK_KEY.fullmatch(key) else None
+    if found is None:
+        raise WebhookNotFoundError("Unknown webhook")
+    team, secrets = found
+    verify(body, signature, secrets)
+    notification = parse_event(body)
     account_key = (
         PiktidConnection.objects.filter(team=team).values_list("account_key", flat=True).first() or ""
     )
-    fresh = not piktid_notification_seen(account_key=account_key, notification_id=notification.id)
+    before = piktid_notification_seen(account_key=account_key, notification_id=notification.id)
     job_id = piktid_notification_handle(account_key=account_key, notification=notification)
     piktid_delivery_record(team=team, status=f"200 {notification.name}")
-    if fresh and notification.name != "ping":
+    if job_id is not None and not before:
+        # Only notifications about our jobs are consumed: others may be another integration's to read.
         queue.enqueue("piktid_notification_delete_task", team_id=team.pk, notification_id=notification.id)
     return job_id
 
@@ -766,3 +860,8 @@ def piktid_balance_for_review(*, team: Team):
             log.info("Team %s: balance not refreshed: %s", team.pk, exc)
         status = piktid_status(team)
     return status
+
+
+def job_submission_in_doubt(*, job_id: int) -> bool:
+    """Could PiktID have this job although we do not know its id (a create request left, no answer kept)?"""
+    return Job.objects.filter(pk=job_id, status=Job.Status.SUBMITTING).exists()

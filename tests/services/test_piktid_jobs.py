@@ -1,13 +1,15 @@
 """Jobs on the PiktID engine, end to end against the fake PiktID server (a real HTTP server on loopback)."""
 
 import json
+from datetime import timedelta
 
 import pytest
 import stamina
+from django.utils import timezone
 
 from packshots import services
 from packshots.engines.piktid.webhooks import sign
-from packshots.models import EngineEvent, Job, PiktidCreation, Result
+from packshots.models import EngineEvent, Job, PiktidAccount, PiktidCreation, Result
 from tests import factories
 from tests.piktid.fixtures import FAKE_TOKEN
 
@@ -111,6 +113,11 @@ def test_a_429_puts_the_job_back_in_line_with_the_wait(team, member, fake_piktid
     job = factories.start_job(piktid_draft(team, member))
     assert job.status == Job.Status.QUEUED and "429" in job.waiting_reason
     assert not PiktidCreation.objects.filter(job=job, sent_at__isnull=True).exists()
+    # The whole account slows down for Retry-After, not only this job.
+    other = factories.start_job(piktid_draft(team, member))
+    wait = services.piktid_submit(job_id=other.pk)
+    assert other.status == Job.Status.QUEUED and 40 < wait.seconds <= 42 and "429" in wait.reason
+    PiktidAccount.objects.update(paused_until=None)  # ...42 s later
     assert services.piktid_submit(job_id=job.pk) is None  # the next try goes through
     job.refresh_from_db()
     assert job.status == Job.Status.RUNNING
@@ -140,6 +147,9 @@ def test_a_worker_killed_mid_submit_is_reconciled_before_anything_is_resent(team
     # Rewind our side to "submitting" as a killed worker would leave it: the job exists at PiktID.
     Job.objects.filter(pk=job.pk).update(status=Job.Status.SUBMITTING, remote_job_id="")
     Result.objects.filter(job=job).delete()
+    # While the create request may still be in flight (another worker), nothing is looked up or re-sent.
+    assert "Sending" in services.piktid_submit(job_id=job.pk).reason
+    Job.objects.filter(pk=job.pk).update(submit_requested_at=timezone.now() - timedelta(minutes=5))
     assert services.piktid_submit(job_id=job.pk) is None
     job.refresh_from_db()
     assert job.status == Job.Status.RUNNING and job.remote_job_id == remote
@@ -154,6 +164,7 @@ def test_when_piktid_cannot_be_asked_the_job_stops_and_can_be_submitted_again(
     fake_piktid.fail_next("GET", "/gallery/by-job", 503, times=50)
     job = factories.start_job(piktid_draft(team, member))
     assert job.status == Job.Status.SUBMITTING
+    Job.objects.filter(pk=job.pk).update(submit_requested_at=timezone.now() - timedelta(minutes=5))
     services.piktid_submit(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED and "Submit again" in job.error_message
@@ -336,19 +347,37 @@ def test_the_poller_copes_with_404_just_after_creation(team, member, fake_piktid
     assert job.status == Job.Status.COMPLETED
 
 
-def test_a_job_of_another_account_is_not_followed_with_the_teams_token(team, member, fake_piktid):
+def test_a_job_started_with_another_token_is_followed_with_the_teams_token(
+    team, member, fake_piktid, settings
+):
+    settings.PIKTID_POLL_S = 0
     job = factories.start_job(piktid_draft(team, member))
-    # Started with the CLI's --token (another account), and quiet for a while.
-    Job.objects.filter(pk=job.pk).update(account_key="a-different-account", last_event_at=None)
+    # Started with another token (replaced since, or the CLI's --token): the team's token still sees it.
+    Job.objects.filter(pk=job.pk).update(account_key="an-older-token-of-this-user")
+    fake_piktid.finish(job.remote_job_id)
     assert services.piktid_poll(job_id=job.pk) is None
-    assert fake_piktid.count("GET", f"/jobs/{job.remote_job_id}/results") == 1  # only the first look
+    job.refresh_from_db()
+    assert job.status == Job.Status.COMPLETED
 
 
-def test_a_token_refused_while_a_job_runs_stops_the_polling(team, member, fake_piktid):
+def test_a_job_the_teams_token_cannot_see_fails_visibly_after_the_grace(team, member, fake_piktid, settings):
+    settings.PIKTID_POLL_S = 0
+    job = factories.start_job(piktid_draft(team, member))
+    Job.objects.filter(pk=job.pk).update(
+        account_key="a-strangers-token", started_at=timezone.now() - timedelta(hours=1)
+    )
+    fake_piktid.fail_next("GET", f"/jobs/{job.remote_job_id}/results", 404)
+    assert services.piktid_poll(job_id=job.pk) is None
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and "started with another PiktID token" in job.error_message
+
+
+def test_a_token_refused_while_a_job_runs_slows_the_polling_down(team, member, fake_piktid, settings):
+    settings.PIKTID_POLL_S = 30
     job = factories.start_job(piktid_draft(team, member))
     fake_piktid.fail_next("GET", f"/jobs/{job.remote_job_id}/results", 401)
     Job.objects.filter(pk=job.pk).update(last_event_at=None)
-    assert services.piktid_poll(job_id=job.pk) is None
+    assert services.piktid_poll(job_id=job.pk) == 300  # looks again later: a new token may be saved
     assert services.piktid_credentials(team) is None
 
 
