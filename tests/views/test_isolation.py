@@ -29,6 +29,11 @@ def object_urls(world) -> list[tuple[str, str]]:
         ("post", reverse("packshots:job-duplicate", args=[job.pk])),
         ("get", reverse("packshots:job-instructions", args=[job.pk])),
         ("get", reverse("packshots:job-zip", args=[job.pk])),
+        (
+            "get",
+            reverse("packshots:job-zip", args=[job.pk]) + f"?only=selected&names=piktid&results={result.pk}",
+        ),
+        ("get", reverse("packshots:job-detail", args=[job.pk]) + "?since=0"),
         ("get", reverse("packshots:wizard-photos", args=[draft.pk])),
         ("post", reverse("packshots:wizard-photos", args=[draft.pk])),
         ("get", reverse("packshots:wizard-instructions", args=[draft.pk])),
@@ -194,3 +199,31 @@ def test_viewers_see_drafts_without_a_link_into_the_wizard(viewer_client, team, 
     draft = factories.make_draft(team=team, user=member)
     page = viewer_client.get(reverse("packshots:project-detail", args=[draft.project_id])).text
     assert f"#{draft.pk}" in page and reverse("packshots:wizard-photos", args=[draft.pk]) not in page
+
+
+def gallery_htmx_requests(world) -> list[tuple[str, str, dict]]:
+    """The poll fragment and the HTMX review/regenerate of the job page."""
+    job, result = world["job"], world["result"]
+    return [
+        ("get", reverse("packshots:job-detail", args=[job.pk]) + "?since=0", {}),
+        (
+            "post",
+            reverse("packshots:job-review", args=[job.pk]),
+            {"results": [result.pk], "decision": "approved"},
+        ),
+        ("post", reverse("packshots:result-regenerate", args=[result.pk]), {"since": "0"}),
+    ]
+
+
+def test_the_gallerys_htmx_requests_give_404_to_another_team(world, outsider_client):
+    for method, url, data in gallery_htmx_requests(world):
+        response = getattr(outsider_client, method)(url, data, headers={"HX-Request": "true"})
+        assert response.status_code == 404, f"{method.upper()} {url} answered {response.status_code}"
+    assert not world["job"].results.exclude(review="").exists() and world["job"].results.count() == 1
+
+
+def test_the_gallerys_htmx_changes_are_forbidden_to_a_viewer(world, viewer_client):
+    for method, url, data in gallery_htmx_requests(world):
+        response = getattr(viewer_client, method)(url, data, headers={"HX-Request": "true"})
+        assert response.status_code == (200 if method == "get" else 403), f"{method.upper()} {url}"
+    assert not world["job"].results.exclude(review="").exists() and world["job"].results.count() == 1
