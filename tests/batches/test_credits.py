@@ -1,4 +1,4 @@
-"""Credits from our records and the monthly budget: warning at 80 %, PiktID jobs blocked at 100 % in job_start."""
+"""Credits from our records and the monthly budget: warn at 80 %, PiktID jobs refused at 100 %."""
 
 import pytest
 from django.utils import timezone
