@@ -8,7 +8,8 @@ from .compose import compose
 from .decode import MAX_ASPECT, MAX_SIDE, MIN_SIDE, ImageError, ImageInfo, check_dimensions, load_image, probe
 from .encode import encode, thumbnail
 from .metadata import strip_metadata
-from .segment import Cutout, model_path, segment
+from .segment import Cutout, available_networks, segment
+from .weights import weights
 
 __all__ = [
     "MAX_ASPECT",
@@ -17,14 +18,15 @@ __all__ = [
     "Cutout",
     "ImageError",
     "ImageInfo",
+    "available_networks",
     "check_dimensions",
     "compose",
     "encode",
     "load_image",
-    "model_path",
     "parse_colors",
     "probe",
     "segment",
     "strip_metadata",
     "thumbnail",
+    "weights",
 ]

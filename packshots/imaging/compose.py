@@ -270,11 +270,18 @@ def _darken(canvas: np.ndarray, low: np.ndarray, f: int) -> None:
 
 
 def _paste(canvas: np.ndarray, rgb: np.ndarray, alpha: np.ndarray, x: int, y: int, gw: int, gh: int) -> None:
+    """Blend the cutout in with premultiplied colour.
+
+    Resizing colour and matte separately would mix the photo's background (still in the cutout's fully
+    transparent pixels) into the edge: a pink line around a shirt shot on a pink sheet.
+    """
     shrinking = gw < rgb.shape[1]
-    colour = cv2.resize(rgb, (gw, gh), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
-    matte = cv2.resize(alpha, (gw, gh), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    a = alpha.astype(np.float32) / 255
+    premultiplied = rgb.astype(np.float32) * a[..., None]
+    method = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    colour = cv2.resize(premultiplied, (gw, gh), interpolation=method)
+    matte = np.clip(cv2.resize(a, (gw, gh), interpolation=method), 0, 1)
     h, w = canvas.shape[:2]
-    colour, matte = colour[: h - y, : w - x], matte[: h - y, : w - x]
+    colour, matte = colour[: h - y, : w - x], matte[: h - y, : w - x, None]
     roi = canvas[y : y + colour.shape[0], x : x + colour.shape[1]]
-    a = matte[..., None].astype(np.float32) / 255
-    roi[:] = np.round(colour * a + roi * (1 - a)).astype(np.uint8)
+    roi[:] = np.round(np.clip(colour + roi * (1 - matte), 0, 255)).astype(np.uint8)

@@ -8,6 +8,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+# Undecided pixels GrabCut handles at full working resolution; more and it runs on a smaller copy.
+GRABCUT_BUDGET = 40_000
+
 
 def disk(radius: int) -> np.ndarray:
     size = 2 * max(int(radius), 1) + 1
@@ -28,14 +31,82 @@ def grabcut_refine(rgb: np.ndarray, prob: np.ndarray, *, iterations: int = 3) ->
     # GrabCut is the slowest step: run it only on the box around the uncertain region, plus a margin
     # of background for its colour model.
     y0, y1, x0, x1 = bounding_box(maybe, pad=size // 20)
-    roi = seeds[y0:y1, x0:x1].copy()
+    roi = seeds[y0:y1, x0:x1]
+    image = rgb[y0:y1, x0:x1]
+    # Its time grows with the undecided pixels (seconds when the networks disagree on half the photo):
+    # past a budget it runs on a smaller copy, and only its undecided pixels take the upscaled answer.
+    undecided = np.isin(roi, (cv2.GC_PR_FGD, cv2.GC_PR_BGD))
+    shrink = min(1.0, np.sqrt(GRABCUT_BUDGET / max(int(undecided.sum()), 1)))
+    small_size = (max(8, round(roi.shape[1] * shrink)), max(8, round(roi.shape[0] * shrink)))
+    small_roi = cv2.resize(roi, small_size, interpolation=cv2.INTER_NEAREST) if shrink < 1 else roi.copy()
+    small_image = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA) if shrink < 1 else image
     bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
+    cv2.setRNGSeed(0)
     cv2.grabCut(
-        np.ascontiguousarray(rgb[y0:y1, x0:x1, ::-1]), roi, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK
+        np.ascontiguousarray(small_image[..., ::-1]),
+        small_roi,
+        None,
+        bgd,
+        fgd,
+        iterations,
+        cv2.GC_INIT_WITH_MASK,
     )
+    garment = ((small_roi == cv2.GC_FGD) | (small_roi == cv2.GC_PR_FGD)).astype(np.float32)
+    if shrink < 1:
+        garment = cv2.resize(garment, roi.shape[::-1], interpolation=cv2.INTER_LINEAR)
+    decided = np.where(undecided, garment > 0.5, roi == cv2.GC_FGD)
     mask = np.zeros(prob.shape, bool)
-    mask[y0:y1, x0:x1] = (roi == cv2.GC_FGD) | (roi == cv2.GC_PR_FGD)
+    mask[y0:y1, x0:x1] = decided
     return mask
+
+
+def fuse(probs: list[np.ndarray], dist: np.ndarray) -> np.ndarray:
+    """One garment probability from the networks and the border colour model, decided per pixel.
+
+    Where the networks agree their mean stands. Where a network sees garment and the colours are far from
+    every border colour, the garment comes back (a sleeve one network lost on a red bedspread); where the
+    colours are the border's and the networks are unsure or disagree, it goes (a strip of bedspread one
+    network kept). `dist` is `background_distance`.
+    """
+    stack = np.stack(probs)
+    net, support, least = stack.mean(0), stack.max(0), stack.min(0)
+    fused = net.copy()
+    unlike = (dist > 3.0) & (support > 0.25)
+    fused[unlike] = np.maximum(net[unlike], 0.5 + 0.5 * support[unlike])
+    alike = (dist < 1.2) & ((support - least > 0.4) | (net < 0.7))
+    fused[alike] = np.minimum(net[alike], 0.35)
+    return cv2.GaussianBlur(fused, (0, 0), 1.0)
+
+
+def remove_hanger(mask: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Cut a hook or hanger top that sticks up out of the garment: narrow rows at the top that are mostly
+    background-coloured (a thin wire plus the wall the networks smeared around it) or very thin.
+
+    Walks down from the mask's top row while rows look like that; a collar is garment-coloured, and two
+    straps far apart span wide, so they stay. Gives up below a quarter of the garment's height.
+    """
+    if not mask.any():
+        return mask
+    rows = np.flatnonzero(mask.any(1))
+    top, height = rows[0], rows[-1] - rows[0] + 1
+    body = np.percentile([np.ptp(np.flatnonzero(mask[y])) + 1 for y in rows], 75)
+    y, limit = top, top + height // 4
+    while y < limit and _hanger_like(mask[y], dist[y], body):
+        y += 1
+    if y == limit or y - top < max(3, 0.02 * height):
+        return mask
+    out = mask.copy()
+    out[:y] = False
+    return keep_big_components(out, min_fraction=0.2)
+
+
+def _hanger_like(row: np.ndarray, dist: np.ndarray, body: float) -> bool:
+    xs = np.flatnonzero(row)
+    if not len(xs):
+        return True
+    span = xs[-1] - xs[0] + 1
+    background_like = (dist[row] < 1.5).mean()
+    return span < 0.25 * body or (span < 0.4 * body and background_like > 0.4)
 
 
 def remove_thin_parts(mask: np.ndarray) -> np.ndarray:
@@ -96,12 +167,30 @@ def fill_holes(mask: np.ndarray, prob: np.ndarray) -> np.ndarray:
     return filled
 
 
-def border_model_mask(rgb: np.ndarray, *, clusters: int = 5) -> np.ndarray:
-    """Independent hypothesis: whatever is unlike the colours of the photo's outer ring is the garment.
+def open_background_gaps(mask: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Remove background seen through gaps (between sleeve and body, between legs) that got filled.
 
-    k-means in LAB on the outer 4 % ring; each pixel's distance to the nearest ring cluster, in units of that
-    cluster's spread, above a threshold is foreground. Rare ring clusters (the garment touching the frame)
-    are not treated as background.
+    Only when the garment's own colours are unlike the background: otherwise a print or a light patch could
+    be punched out. Regions smaller than 0.4 % of the garment stay (specks are not worth the risk).
+    """
+    if not mask.any() or (dist[mask] < 1.5).mean() > 0.2:
+        return mask
+    inner = cv2.erode(mask.astype(np.uint8), disk(2)) > 0
+    alike = cv2.morphologyEx((inner & (dist < 1.0)).astype(np.uint8), cv2.MORPH_OPEN, disk(2))
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(alike, connectivity=8)
+    big = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= 0.004 * mask.sum()) + 1
+    if not len(big):
+        return mask
+    # Grow each gap over the soft transition to the garment, but only over background-like pixels.
+    gap = cv2.dilate(np.isin(labels, big).astype(np.uint8), disk(3)) > 0
+    return keep_big_components(mask & ~(gap & (dist < 1.8)), min_fraction=0.2)
+
+
+def background_distance(rgb: np.ndarray, *, clusters: int = 5) -> np.ndarray:
+    """How unlike the photo's border colours each pixel is, in units of the nearest border cluster's spread.
+
+    k-means in LAB on the outer 4 % ring; rare ring clusters (the garment touching the frame) are not taken
+    as background. Below ~1.5 a pixel looks like the background, above ~3 it surely is not.
     """
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
     lab[..., 0] *= 0.6  # lighting varies more than hue across a background: weigh lightness less
@@ -109,7 +198,12 @@ def border_model_mask(rgb: np.ndarray, *, clusters: int = 5) -> np.ndarray:
     m = max(2, round(0.04 * min(h, w)))
     ring = np.ones((h, w), bool)
     ring[m:-m, m:-m] = False
-    samples = lab[ring][:: max(1, ring.sum() // 4000)]
+    # Corners are background in nearly every garment photo; the middle of a side often is the garment.
+    c = max(2, round(0.1 * min(h, w)))
+    corner = np.zeros((h, w), bool)
+    corner[:c, :c] = corner[:c, -c:] = corner[-c:, :c] = corner[-c:, -c:] = True
+    step = max(1, ring.sum() // 4000)
+    samples, in_corner = lab[ring][::step], corner[ring][::step]
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
     cv2.setRNGSeed(0)
     _, labels, centres = cv2.kmeans(samples, clusters, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
@@ -117,11 +211,18 @@ def border_model_mask(rgb: np.ndarray, *, clusters: int = 5) -> np.ndarray:
     dist = np.full((h, w), np.inf, np.float32)
     for c in range(clusters):
         members = samples[labels == c]
-        if len(members) < 0.08 * len(samples):
-            continue
+        corner_share = (labels[in_corner] == c).mean() if in_corner.any() else 0.0
+        if corner_share < 0.1 and len(members) < 0.35 * len(samples):
+            continue  # a colour of the garment where it touches the frame, not of the background
         spread = max(float(np.sqrt(((members - centres[c]) ** 2).sum(1)).mean()), 4.0)
         dist = np.minimum(dist, np.sqrt(((lab - centres[c]) ** 2).sum(2)) / spread)
-    dist = cv2.GaussianBlur(dist, (0, 0), 1.5)
+    return cv2.GaussianBlur(dist, (0, 0), 1.5)
+
+
+def border_model_mask(rgb: np.ndarray, *, dist: np.ndarray | None = None) -> np.ndarray:
+    """Independent hypothesis: whatever is unlike the colours of the photo's outer ring is the garment."""
+    dist = background_distance(rgb) if dist is None else dist
+    h, w = dist.shape
     mask = dist > 2.5
     mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, disk(max(h, w) // 200)) > 0
     mask = keep_big_components(mask, min_fraction=0.2)
@@ -161,16 +262,11 @@ def refine_edges(rgb: np.ndarray, coarse: np.ndarray, *, scale: float) -> np.nda
     return alpha
 
 
-def decontaminate(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Remove background colour bleeding into semi-transparent edge pixels.
+def _local_means(rgb: np.ndarray, alpha: np.ndarray, edge: np.ndarray):
+    """Local background and garment colour means, read at the `edge` pixels, plus their coordinates.
 
-    Solves I = αF + (1−α)B for F with B the local background mean; where α is small that is ill-posed,
-    so F leans on the local mean of the garment's own colour instead. The local means are smooth, so they
-    are computed on a grid of at most ~640 px and read back at the edge pixels only: cheap at 12 MP.
+    The means are smooth, so they are computed on a grid of at most ~640 px: cheap at 12 MP.
     """
-    edge = (alpha > 0.01) & (alpha < 0.99)
-    if not edge.any():
-        return rgb
     step = max(1, round(max(alpha.shape) / 640))
     size = (max(1, alpha.shape[1] // step), max(1, alpha.shape[0] // step))
     small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA).astype(np.float32)
@@ -183,15 +279,75 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
     ys, xs = np.nonzero(edge)
     cell = np.minimum(ys // step, size[1] - 1), np.minimum(xs // step, size[0] - 1)
-    background = local_mean(small_alpha < 0.01)[cell]
-    garment = local_mean(small_alpha > 0.99)[cell]
+    return local_mean(small_alpha < 0.01)[cell], local_mean(small_alpha > 0.99)[cell], ys, xs
+
+
+def choke_background_edge(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Lower the matte of edge pixels whose colour is the background's rather than the garment's.
+
+    A colour-line estimate: where the local garment and background colours differ clearly, a pixel's share
+    of the way from background to garment colour bounds its alpha. Pixels of the thin band at the outline
+    that stay opaque but carry the background's tint (JPEG bleeds colour ~2 px) become a hair transparent,
+    so `decontaminate` cleans their colour too.
+    """
+    solid = (alpha > 0.5).astype(np.uint8)
+    reach = max(3, round(0.006 * max(alpha.shape)))
+    band = (cv2.morphologyEx(solid, cv2.MORPH_GRADIENT, disk(reach)) > 0) & (alpha > 0.01)
+    if not band.any():
+        return alpha
+    background, garment, ys, xs = _local_means(rgb, alpha, band)
+    image = rgb[ys, xs].astype(np.float32)
+    line = garment - background
+    length2 = (line**2).sum(1)
+    share = ((image - background) * line).sum(1) / np.maximum(length2, 1.0)
+    # Only against a coloured background (red bedspread, pink sheet): that is where a fringe shows, and a
+    # garment part that happens to match a grey or beige floor (a collar lining) must not fade.
+    chroma = background.max(1) - background.min(1)
+    applies = (length2 > 40.0**2) & (chroma > 40)
+    out = alpha.copy()
+    bound = np.where(applies, np.minimum(np.clip(share, 0, 1), 0.985), 1.0)
+    out[ys, xs] = np.minimum(alpha[ys, xs], bound)
+    return out
+
+
+def decontaminate(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Remove background colour bleeding into semi-transparent edge pixels.
+
+    Solves I = αF + (1−α)B for F with B the local background mean; where α is small that is ill-posed,
+    so F leans on the local mean of the garment's own colour instead. F is kept between the observed pixel
+    and the garment's colour, channel by channel: an over-estimated background can then never push it past
+    the garment into the complementary colour (a cyan fringe from a red bedspread). Only pixels with a
+    fractional alpha change (`repair.locate` relies on it).
+    """
+    edge = (alpha > 0.01) & (alpha < 0.99)
+    if not edge.any():
+        return rgb
+    background, garment, ys, xs = _local_means(rgb, alpha, edge)
     image = rgb[ys, xs].astype(np.float32)
     a = alpha[ys, xs, None]
-    solved = np.clip((image - (1 - a) * background) / np.maximum(a, 0.05), 0, 255)
+    solved = (image - (1 - a) * background) / np.maximum(a, 0.05)
+    solved = np.clip(solved, np.minimum(image, garment), np.maximum(image, garment))
     trust = np.clip((a - 0.3) / 0.5, 0, 1)
+    colour = _untint(trust * solved + (1 - trust) * garment, garment, background)
     out = rgb.copy()
-    out[ys, xs] = np.round(trust * solved + (1 - trust) * garment).astype(np.uint8)
+    out[ys, xs] = np.round(np.clip(colour, 0, 255)).astype(np.uint8)
     return out
+
+
+def _untint(colour: np.ndarray, garment: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Remove the part of each colour's chroma (LAB a, b) that leans from the garment's towards the
+    background's; lightness (the fabric's texture) stays, and nothing moves past the garment's own hue.
+    """
+
+    def lab(x: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(np.clip(x, 0, 255).astype(np.float32)[None] / 255, cv2.COLOR_RGB2LAB)[0]
+
+    c, g, b = lab(colour), lab(garment), lab(background)
+    towards = b[:, 1:] - g[:, 1:]
+    unit = towards / np.maximum(np.linalg.norm(towards, axis=1, keepdims=True), 1e-3)
+    lean = np.clip(((c[:, 1:] - g[:, 1:]) * unit).sum(1, keepdims=True), 0, None)
+    c[:, 1:] -= lean * unit
+    return cv2.cvtColor(c[None], cv2.COLOR_LAB2RGB)[0] * 255
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
