@@ -156,6 +156,8 @@ else:
     }
 # Downloads from S3 are redirects to signed URLs valid this long (the team check happens before each one).
 PACKSHOT_SIGNED_URL_SECONDS = env_int("PACKSHOT_SIGNED_URL_SECONDS", 60, minimum=5)
+# Downloads from S3 are redirects to signed URLs valid this long (the team check happens before each one).
+PACKSHOT_SIGNED_URL_SECONDS = env_int("PACKSHOT_SIGNED_URL_SECONDS", 60, minimum=5)
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {
@@ -322,10 +324,25 @@ AXES_USERNAME_CALLABLE = "accounts.security.axes_username"
 PASSWORD_RESET_EMAIL_LIMIT = env_int("PASSWORD_RESET_EMAIL_LIMIT", 3, minimum=1)
 PASSWORD_RESET_IP_LIMIT = env_int("PASSWORD_RESET_IP_LIMIT", 10, minimum=1)
 
+# /healthz: the storage round trip is cached this long; the oldest ready task may wait this long while healthy.
+PACKSHOT_HEALTH_STORAGE_CACHE_S = env_int("PACKSHOT_HEALTH_STORAGE_CACHE_S", 10, minimum=0)
+PACKSHOT_HEALTH_QUEUE_MAX_AGE_S = env_int("PACKSHOT_HEALTH_QUEUE_MAX_AGE_S", 600, minimum=1)
+
+# JSON lines by default (one object per line, with job_id/team_id when the code gives them: packshots/logs.py);
+# LOG_FORMAT=text for plain lines while developing.
+LOG_FORMAT = env_str("LOG_FORMAT", "json")
+if LOG_FORMAT not in ("json", "text"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: expected json or text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "packshots.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

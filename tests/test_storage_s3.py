@@ -2,16 +2,20 @@
 
 import io
 import zipfile
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from moto.server import ThreadedMotoServer
 
 from packshots.models import Result
+from packshots.services import retention
 from tests import factories
 
 BUCKET = "packshots-test"
@@ -150,3 +154,15 @@ def test_the_zip_of_a_job_on_s3_holds_the_stored_outputs(s3, member_client, team
     outputs = [name for name in archive.namelist() if name != "metadata.json"]
     assert len(outputs) == 1 and "metadata.json" in archive.namelist()
     assert archive.read(outputs[0]) == _stored(s3, result.image.name)
+
+
+def test_orphaned_files_in_the_bucket_are_found_in_one_listing_and_deleted(s3, team, member):
+    job = factories.make_draft(team=team)
+    orphan = default_storage.save("teams/1/results/lost.jpg", ContentFile(b"lost"))
+
+    found = retention.orphaned_files(older_than=timedelta(hours=1), now=timezone.now() + timedelta(hours=2))
+    retention.orphaned_files_delete(files=found)
+
+    assert [f.name for f in found] == [orphan]
+    keys = {item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert orphan not in keys and job.uploads.get().file.name in keys
