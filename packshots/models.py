@@ -205,8 +205,6 @@ JOB_TRANSITIONS: dict[str, set[str]] = {
     },
     **{outcome: _OUTCOMES - {outcome} for outcome in _OUTCOMES},
 }
-# "Submit again": a PiktID job stopped because we could not tell whether PiktID had created it.
-JOB_TRANSITIONS[Job.Status.FAILED] = JOB_TRANSITIONS[Job.Status.FAILED] | {Job.Status.QUEUED}
 TERMINAL_STATES = {
     Job.Status.COMPLETED,
     Job.Status.NEEDS_REVIEW,

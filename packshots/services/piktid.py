@@ -49,6 +49,7 @@ from packshots.engines.piktid.errors import (
 )
 from packshots.engines.piktid.webhooks import parse_event, verify
 from packshots.errors import JobStateError, PackshotError
+from packshots.imaging.convert import to_png
 from packshots.models import EngineEvent, Job, PiktidAccount, PiktidCreation, Project, Result
 from packshots.services.connections import (
     PiktidCredentials,
@@ -81,6 +82,8 @@ WAITER_TTL = timedelta(minutes=2)
 CLOCK_SKEW = timedelta(minutes=2)
 # What a webhook key can look like (ours are URL-safe random strings); anything else is a 404 at once.
 WEBHOOK_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+# A job canceled here while PiktID runs it still counts as active at PiktID for about this long.
+CANCELED_STILL_ACTIVE = timedelta(minutes=15)
 # A create request is surely over after this long: the client's connect + write + read timeouts, and more.
 SUBMIT_LEASE = timedelta(minutes=3)
 
@@ -155,11 +158,22 @@ def _account_lock(account_key: str) -> Iterator[PiktidAccount]:
 
 
 def _active_jobs(account_key: str, *, exclude: int) -> int:
+    # PiktID has no cancel: a job canceled here may still run there, and counts until PiktID's own
+    # typical run time has passed (we stop following it, so we cannot know exactly when it ends).
+    recently_canceled = (
+        Q(
+            status=Job.Status.CANCELED,
+            finished_at__gt=timezone.now() - CANCELED_STILL_ACTIVE,
+        )
+        & ~Q(remote_job_id="")
+        & ~Q(remote_status__in=TERMINAL_JOB_STATUSES)
+    )
     return (
         Job.objects.filter(engine=Job.Engine.PIKTID, account_key=account_key)
         .filter(
             Q(status=Job.Status.SUBMITTING)
             | (Q(status=Job.Status.RUNNING) & ~Q(remote_status__in=TERMINAL_JOB_STATUSES))
+            | recently_canceled
         )
         .exclude(pk=exclude)
         .count()
@@ -402,15 +416,42 @@ def _push_photos(client: PiktidClient, job: Job, account_key: str) -> list[Image
         file_id = upload.remote_file_ids.get(account_key)
         if not file_id:
             extension = upload.file.name.rsplit(".", 1)[-1].lower()
-            file_id = client.upload(
-                f"photo_{upload.pk}.{'jpg' if extension == 'jpeg' else extension}",
-                lambda upload=upload: upload.file.open("rb"),
-                upload.file.size,
-            )
+            if extension in ("jpg", "jpeg", "png"):
+                file_id = client.upload(
+                    f"photo_{upload.pk}.{'jpg' if extension == 'jpeg' else extension}",
+                    lambda upload=upload: upload.file.open("rb"),
+                    upload.file.size,
+                )
+            else:
+                # PiktID takes JPEG and PNG only: other formats (WebP, HEIC) travel as a lossless PNG copy.
+                with tempfile.TemporaryFile() as png:
+                    with upload.file.open("rb") as original:
+                        size = to_png(original, png)
+                    file_id = client.upload(f"photo_{upload.pk}.png", lambda png=png: _rewound(png), size)
             upload.remote_file_ids = {**upload.remote_file_ids, account_key: file_id}
             upload.save(update_fields=["remote_file_ids"])
         images.append(ImageRef(file_id, upload.note))
     return images
+
+
+def _rewound(file):
+    """The same open file from its start, kept open across the client's retries (it closes its own copy)."""
+    file.seek(0)
+    return _Unclosable(file)
+
+
+class _Unclosable:
+    def __init__(self, file) -> None:
+        self.file = file
+
+    def __getattr__(self, name: str):
+        return getattr(self.file, name)
+
+    def __enter__(self):
+        return self.file
+
+    def __exit__(self, *exc) -> None:
+        pass
 
 
 _METADATA_KEYS = ("preset_name", "category_names")
@@ -500,7 +541,19 @@ def job_resubmit(*, job: Job) -> Job:
     if job.engine != Job.Engine.PIKTID or job.status != Job.Status.FAILED or job.remote_job_id:
         raise JobStateError("Only a PiktID job that never reached PiktID can be submitted again.")
     with transaction.atomic():
-        if not job_transition(job_id=job.pk, to=Job.Status.QUEUED, error_message="", finished_at=None):
+        # Its own guarded move, not an edge of the transition table: only a failed PiktID job that PiktID
+        # never gave us an id for goes back in the queue.
+        again = Job.objects.filter(
+            pk=job.pk, engine=Job.Engine.PIKTID, status=Job.Status.FAILED, remote_job_id=""
+        ).update(
+            status=Job.Status.QUEUED,
+            error_message="",
+            finished_at=None,
+            queued_at=timezone.now(),
+            updated_at=timezone.now(),
+            submit_attempts=0,
+        )
+        if not again:
             raise JobStateError("This job has moved on meanwhile.")
         Result.objects.filter(job=job).delete()
         queue.enqueue("piktid_submit_task", job_id=job.pk)
@@ -769,24 +822,30 @@ def piktid_regenerate(*, result: Result) -> Result:
     )
     if not newest.is_done:
         raise JobStateError("This output is already being regenerated.")
+    try:
+        # The pending version is committed first: a second click finds it (or hits the unique slot) and
+        # never sends a second request.
+        fresh = Result.objects.create(
+            job=job,
+            instruction_index=result.instruction_index,
+            variation_index=result.variation_index,
+            version=newest.version + 1,
+        )
+    except IntegrityError:
+        raise JobStateError("This output is already being regenerated.") from None
     client = piktid_client(credentials)
     try:
         client.regenerate(
             job.remote_job_id, group_index=result.instruction_index, image_index=result.variation_index
         )
-    except PiktidAuthError as exc:
-        piktid_token_invalid(account_key=credentials.account_key, reason=str(exc))
-        raise PackshotError("PiktID refused the team's token (401).") from exc
     except PiktidError as exc:
+        fresh.delete()  # nothing was asked of PiktID: the slot is free again
+        if isinstance(exc, PiktidAuthError):
+            piktid_token_invalid(account_key=credentials.account_key, reason=str(exc))
+            raise PackshotError("PiktID refused the team's token (401).") from exc
         raise PackshotError(f"PiktID could not regenerate this output: {exc}") from exc
     finally:
         client.close()
-    fresh, _ = Result.objects.get_or_create(
-        job=job,
-        instruction_index=result.instruction_index,
-        variation_index=result.variation_index,
-        version=newest.version + 1,
-    )
     queue.enqueue("piktid_poll_task", job_id=job.pk, run_after=_later(settings.PIKTID_POLL_S))
     return fresh
 

@@ -433,3 +433,47 @@ def test_two_identical_deliveries_at_once_are_recorded_once(team, member, fake_p
         t.join(timeout=30)
     assert statuses == [204] * 4
     assert EngineEvent.objects.filter(event_id="31337").count() == 1
+
+
+def test_a_webp_photo_travels_to_piktid_as_a_lossless_png(team, member, fake_piktid):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    job = factories.make_draft(team=team, user=member, photos=0, instructions=[factories.WHITE_CUTOUT])
+    webp = factories.photo_bytes(fmt="WEBP")
+    services.upload_add(
+        job=job, uploaded_by=member, file=SimpleUploadedFile("front.webp", webp, content_type="image/webp")
+    )
+    job = services.job_set_options(job=job, engine="piktid", options={"model": "auto"}, post_process=False)
+    job = factories.start_job(job)
+    assert job.status == Job.Status.RUNNING
+    upload = fake_piktid.requests_to("POST", "/upload")[0].json()
+    assert upload["filename"].endswith(".png")
+    (stored,) = [f for f in fake_piktid.files.values() if f.get("data")]
+    import io
+
+    pushed = Image.open(io.BytesIO(stored["data"]))
+    assert pushed.format == "PNG" and pushed.size == Image.open(io.BytesIO(webp)).size
+
+
+def test_regenerating_twice_at_once_asks_piktid_once(team, member, fake_piktid):
+    from packshots.errors import JobStateError
+
+    job = run_to_the_end(fake_piktid, factories.start_job(piktid_draft(team, member)))
+    first = job.results.get(instruction_index=1, variation_index=0)
+    services.result_regenerate(result=first)
+    with pytest.raises(JobStateError, match="already being regenerated"):
+        services.result_regenerate(result=first)
+    assert fake_piktid.count("POST", f"/jobs/{job.remote_job_id}/regenerate") == 1
+
+
+def test_no_presigned_or_result_url_is_logged(team, member, fake_piktid, caplog):
+    import logging
+
+    from django.conf import settings as django_settings
+
+    logging.config.dictConfig(django_settings.LOGGING)
+    with caplog.at_level(logging.DEBUG, logger="packshots"):
+        run_to_the_end(fake_piktid, factories.start_job(piktid_draft(team, member)))
+    assert "signature=" not in caplog.text and "/s3/" not in caplog.text and "/cdn/" not in caplog.text
+    assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
