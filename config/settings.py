@@ -156,8 +156,6 @@ else:
     }
 # Downloads from S3 are redirects to signed URLs valid this long (the team check happens before each one).
 PACKSHOT_SIGNED_URL_SECONDS = env_int("PACKSHOT_SIGNED_URL_SECONDS", 60, minimum=5)
-# Downloads from S3 are redirects to signed URLs valid this long (the team check happens before each one).
-PACKSHOT_SIGNED_URL_SECONDS = env_int("PACKSHOT_SIGNED_URL_SECONDS", 60, minimum=5)
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {
