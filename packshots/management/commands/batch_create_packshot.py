@@ -60,13 +60,20 @@ class Command(create_packshot.Command):
         parallel = max(1, min(opts["parallel"], MAX_PARALLEL))
         if opts["parallel"] > MAX_PARALLEL:
             self.stderr.write(f"Warning: --parallel {opts['parallel']} is capped at {MAX_PARALLEL}.")
-        self._instructions(opts)  # a bad instructions file stops everything, before the database is touched
+        # Bad instructions stop everything, before the database is touched (photos are checked per folder).
+        instructions = self._instructions(opts)
+        if errors := schema.validate_job(instructions=instructions):
+            raise CommandError("; ".join(f"{k}: {m}" for k, msgs in errors.items() for m in msgs))
         requests, refused = {}, {}
         for folder in folders:
             try:
                 requests[folder] = self._request({**opts, "input_folder": str(folder), "project": "batch"})
             except CommandError as exc:  # this folder only (no photos, too many notes): the others go on
                 refused[folder] = str(exc)
+        if not requests:
+            raise CommandError(
+                "No folder can be processed: " + "; ".join(f"{f.name}: {m}" for f, m in refused.items())
+            )
         if services.database_prepare(stdout=self.stdout):
             self.stdout.write("Prepared the embedded database (migrated, demo team created).")
         membership = services.membership_for_cli(team_slug=opts["team"], email=opts["user"])
@@ -76,7 +83,6 @@ class Command(create_packshot.Command):
                 team=membership.team, token=opts["token"], base_url=opts["base_url"]
             )
         base = Path(opts["input_dir"]).resolve().name if opts["input_dir"] else "batch"
-        instructions = self._instructions(opts)
         batch = batch_services.batch_create(
             team=membership.team,
             author=membership.user,
