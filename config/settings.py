@@ -156,6 +156,9 @@ else:
     }
 # Downloads from S3 are redirects to signed URLs valid this long (the team check happens before each one).
 PACKSHOT_SIGNED_URL_SECONDS = env_int("PACKSHOT_SIGNED_URL_SECONDS", 60, minimum=5)
+# Where browsers reach the S3 store when it is not AWS_S3_ENDPOINT_URL (e.g. MinIO at http://minio:9000 inside
+# compose, http://localhost:9000 outside): signed URLs are made for this address.
+AWS_S3_PUBLIC_ENDPOINT_URL = env_str("AWS_S3_PUBLIC_ENDPOINT_URL", "")
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {
@@ -271,6 +274,8 @@ def _field_keys() -> list[str]:
 
 
 PACKSHOT_FIELD_KEYS = _field_keys()
+# Whether the keys came from the environment (a production must say so: see accounts.checks).
+PACKSHOT_FIELD_KEYS_FROM_ENV = bool(env_secret("PACKSHOT_FIELD_KEYS").strip())
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)  # true in production, behind HTTPS

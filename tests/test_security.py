@@ -163,3 +163,9 @@ def test_two_trusted_proxies_skip_one_more_entry():
     )
     with override_settings(BEHIND_PROXY=True, TRUSTED_PROXY_COUNT=2):
         assert client_ip(request) == "203.0.113.9"
+
+
+def test_check_deploy_asks_for_field_keys_from_the_environment(tmp_path):
+    env = {**PRODUCTION_ENV, "PACKSHOT_FIELD_KEYS": ""}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env, var_dir=tmp_path)
+    assert result.returncode != 0 and "packshots.W001" in result.stderr + result.stdout
