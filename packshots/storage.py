@@ -8,7 +8,7 @@ because Django would otherwise read a synchronous iterator whole into memory bef
 """
 
 from collections.abc import AsyncIterator, Iterator
-from functools import partial
+from functools import cache, partial
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -36,7 +36,36 @@ def signed_url(field: FieldFile, *, filename: str, content_type: str, inline: bo
         # The URL expires soon: nobody may keep the bytes longer than that on the user's behalf.
         "ResponseCacheControl": "private, max-age=60",
     }
-    return field.storage.url(field.name, parameters=parameters, expire=settings.PACKSHOT_SIGNED_URL_SECONDS)
+    storage, expire = field.storage, settings.PACKSHOT_SIGNED_URL_SECONDS
+    if not settings.AWS_S3_PUBLIC_ENDPOINT_URL:
+        return storage.url(field.name, parameters=parameters, expire=expire)
+    from storages.utils import clean_name
+
+    key = storage._normalize_name(
+        clean_name(field.name)
+    )  # the bucket key, with the storage's location prefix
+    return _public_client(storage, settings.AWS_S3_PUBLIC_ENDPOINT_URL).generate_presigned_url(
+        "get_object", Params={"Bucket": storage.bucket_name, "Key": key, **parameters}, ExpiresIn=expire
+    )
+
+
+@cache
+def _public_client(storage, endpoint_url: str):
+    """An S3 client signing for the address browsers use (AWS_S3_PUBLIC_ENDPOINT_URL), not the internal one.
+
+    A signature covers the host, so a URL signed for `http://minio:9000` cannot be rewritten for the browser.
+    """
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id=storage.access_key or None,
+        aws_secret_access_key=storage.secret_key or None,
+        region_name=storage.region_name,
+        config=Config(signature_version="s3v4", s3={"addressing_style": storage.addressing_style or "path"}),
+    )
 
 
 def file_response(

@@ -166,3 +166,17 @@ def test_orphaned_files_in_the_bucket_are_found_in_one_listing_and_deleted(s3, t
     assert [f.name for f in found] == [orphan]
     keys = {item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
     assert orphan not in keys and job.uploads.get().file.name in keys
+
+
+def test_signed_urls_use_the_public_endpoint_when_browsers_reach_the_store_elsewhere(
+    s3, s3_server, settings, member_client, team
+):
+    # Inside compose the app reaches MinIO as http://minio:9000; browsers need another address.
+    settings.AWS_S3_PUBLIC_ENDPOINT_URL = s3_server.replace("127.0.0.1", "localhost")
+    upload = factories.make_draft(team=team).uploads.get()
+
+    response = member_client.get(reverse("packshots:upload-file", args=[upload.pk, "thumbnail"]))
+
+    assert response["Location"].startswith(settings.AWS_S3_PUBLIC_ENDPOINT_URL + f"/{BUCKET}/")
+    fetched = httpx.get(response["Location"])
+    assert fetched.status_code == 200 and fetched.content == _stored(s3, upload.thumbnail.name)
