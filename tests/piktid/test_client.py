@@ -911,3 +911,18 @@ def test_stream_refused_with_a_5xx_is_a_server_error(fake_piktid, piktid):
     fake_piktid.fail_next("GET", "/notifications/events", 503)
     with pytest.raises(PiktidServerError):
         next(piktid.notification_stream())
+
+
+def test_fetch_file_refuses_a_name_that_rebinds_to_a_private_address_at_connect_time(resolver):
+    # cdn.example.com passed the check as a public address, but the connection went to loopback.
+    class Stream:
+        def get_extra_info(self, name):
+            return ("127.0.0.1", 443) if name == "server_addr" else None
+
+    def handler(request):
+        return httpx.Response(200, content=b"internal", extensions={"network_stream": Stream()})
+
+    dest = io.BytesIO()
+    with mock_client(handler) as client, pytest.raises(UnsafeUrlError, match="connected to non-public"):
+        client.fetch_file("https://cdn.example.com/out.jpg", dest, max_bytes=100)
+    assert dest.getvalue() == b""

@@ -287,6 +287,15 @@ def _is_retryable(exc: Exception) -> bool | float:
     return isinstance(exc, PiktidError) and exc.retryable
 
 
+def _check_peer(response: httpx.Response, host: str) -> None:
+    """The address actually connected to must be public too: a name may resolve differently the second
+    time (DNS rebinding), after the check of its addresses passed. Nothing of the body is read otherwise."""
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if peer and not _is_public_address(str(peer[0])):
+        raise UnsafeUrlError(f"refused result URL on {host}: connected to non-public {peer[0]}")
+
+
 def _is_public_address(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
@@ -719,7 +728,8 @@ class PiktidClient:
 
     # ---- result files
 
-    def _check_url(self, url: str) -> None:
+    def _check_url(self, url: str) -> bool:
+        """Refuse an unsafe result URL; True when it is PiktID's own (configured) host."""
         parts = urlsplit(url)
         host = parts.hostname or ""
         if not host:
@@ -730,7 +740,7 @@ class PiktidClient:
             raise UnsafeUrlError(f"refused result URL with a bad port on {host}") from None
         base_port = self._base_port or (443 if self._base_scheme == "https" else 80)
         if (parts.scheme, host, port) == (self._base_scheme, self._base_host, base_port):
-            return  # PiktID's own host is trusted, even on loopback (a local fake or proxy)
+            return True  # PiktID's own host is trusted, even on loopback (a local fake or proxy)
         if parts.scheme != "https":
             raise UnsafeUrlError(f"refused non-https result URL on {host}")
         try:
@@ -740,6 +750,7 @@ class PiktidClient:
         private = sorted(a for a in addresses if not _is_public_address(a))
         if private:
             raise UnsafeUrlError(f"refused result URL on {host}: resolves to non-public {', '.join(private)}")
+        return False
 
     def fetch_file(self, url: str, dest: BinaryIO, *, max_bytes: int) -> int:
         """Download a result URL into `dest` (SSRF-safe, no auth, at most `max_bytes`); returns bytes written.
@@ -760,10 +771,12 @@ class PiktidClient:
             rewind()
             current = url
             for _ in range(MAX_REDIRECTS + 1):
-                self._check_url(current)
+                trusted = self._check_url(current)
                 where = f"GET {urlsplit(current).path}"
                 try:
                     with self._bare.stream("GET", current) as response:
+                        if not trusted:
+                            _check_peer(response, urlsplit(current).hostname or "")
                         if response.is_redirect:
                             location = response.headers.get("Location", "")
                             current = urljoin(current, location)
