@@ -21,6 +21,9 @@ class BatchForm(forms.Form):
 
 
 class ZipForm(BatchForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, auto_id="zip_%s", **kwargs)  # two forms on one page: distinct ids
+
     archive = forms.FileField(
         label="ZIP file", help_text="One folder per SKU, or files named by SKU (pattern)"
     )
