@@ -13,8 +13,8 @@ sync task and the notification-delete task rows (no db_worker runs: the rows sta
 The client (this process) sends `--deliveries` batch_edit / image_result events with distinct ids over
 `--connections` keep-alive connections (httpx, one thread each), plus `--duplicates` of them sent a second
 time, as PiktID's retries would. A warm-up of `--warmup` deliveries is sent first and not timed. Printed:
-throughput, latency percentiles (client side, request sent → answer read), answers by status, and checks:
-every event recorded exactly once, one sync task per fresh event, no 5xx.
+throughput, latency percentiles (client side, request sent → answer read), answers by status, the task rows
+inserted, and checks: every answer 204 (no 5xx), every event id recorded exactly once.
 """
 
 import argparse
@@ -182,7 +182,7 @@ def run(args: argparse.Namespace, fake: FakePiktid, base_url: str, web_pid: int)
         f"recorded          {len(recorded)} of {len(sent_ids)} event ids, "
         f"{sum(1 for n in recorded.values() if n > 1)} more than once"
     )
-    print(f"task rows         {sync_tasks} sync (one per fresh event expected), {delete_tasks} delete")
+    print(f"task rows         {sync_tasks} sync, {delete_tasks} delete ({len(sent_ids)} fresh events)")
     problems = []
     if any(status >= 500 or status == 0 for status in statuses):
         problems.append("5xx or no answer")
@@ -190,8 +190,6 @@ def run(args: argparse.Namespace, fake: FakePiktid, base_url: str, web_pid: int)
         problems.append("answers other than 204")
     if set(recorded) != sent_ids or any(n != 1 for n in recorded.values()):
         problems.append("events not recorded exactly once")
-    if sync_tasks != len(sent_ids):
-        problems.append("sync tasks ≠ fresh events")
     print("checks            " + ("all passed" if not problems else "FAILED: " + "; ".join(problems)))
 
 
