@@ -51,7 +51,7 @@ def limits() -> archive.Limits:
 
 def zip_cap() -> int:
     """The largest ZIP a batch upload may send, in bytes (enforced while the body streams in)."""
-    return getattr(settings, "BATCH_MAX_ZIP_MB", 4096) * 2**20
+    return getattr(settings, "BATCH_MAX_ZIP_MB", 2048) * 2**20
 
 
 def max_skus() -> int:

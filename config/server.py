@@ -13,6 +13,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_application = get_asgi_application()
 
+from batches.services import zip_cap  # noqa: E402
 from packshots.uploads import request_cap  # noqa: E402 (needs the settings loaded above)
 
 TOO_LARGE = b"Request body too large."
@@ -23,7 +24,8 @@ async def application(scope, receive, send):
         return await _lifespan(receive, send)
     if scope["type"] != "http":
         return await django_application(scope, receive, send)
-    cap = request_cap()
+    # A batch ZIP has its own, larger cap (batches.services.zip_cap, checked again by its upload handler).
+    cap = zip_cap() + 2**20 if scope.get("path") == "/batches/new/zip/" else request_cap()
     declared = dict(scope["headers"]).get(b"content-length", b"")
     if declared.isdigit() and int(declared) > cap:
         return await _refuse(send)
