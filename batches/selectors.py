@@ -1,16 +1,25 @@
 """Reads for batch pages: batches of a team, each SKU's progress, and the batch's totals."""
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from accounts.models import Team
 from batches.models import Batch, Sku
 from packshots.models import Job, Result, Upload
 
 _FAILED = (Job.Status.FAILED, Job.Status.CANCELED)
+ACTIVE_STATES = (Job.Status.QUEUED, Job.Status.SUBMITTING, Job.Status.RUNNING)
 
 
 def batches_for_team(team: Team) -> QuerySet[Batch]:
     return Batch.objects.filter(team=team).select_related("project", "author")
+
+
+def batch_list_for_team(team: Team) -> QuerySet[Batch]:
+    """The team's batches; `busy` tells a running batch whose jobs have all ended (shown as finished)."""
+    active = Sku.objects.filter(
+        batch=OuterRef("pk"), status=Sku.Status.STARTED, job__status__in=ACTIVE_STATES
+    )
+    return batches_for_team(team).annotate(busy=Exists(active))
 
 
 def sku_rows(batch: Batch) -> list[dict]:
@@ -73,6 +82,7 @@ def batch_totals(batch: Batch, rows: list[dict]) -> dict:
         "outputs_total": sum(r["total"] for r in started),
         "credits": credits,
         "finished": batch.status == Batch.Status.RUNNING and len(ended) == len(started),
+        "ready": sum(1 for r in rows if r["sku"].status == Sku.Status.READY),
         "live": batch.status in (Batch.Status.CHECKING, Batch.Status.STARTING)
         or (batch.status == Batch.Status.RUNNING and len(ended) < len(started)),
     }

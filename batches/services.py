@@ -18,7 +18,15 @@ from django.utils import timezone
 from accounts.models import Team, User
 from batches import archive
 from batches.models import Batch, BatchFile, Sku
-from batches.naming import NamingError, group_by_sku, naming_errors, pattern_regex, render_name
+from batches.naming import (
+    NamingError,
+    clean_path,
+    group_by_sku,
+    is_hidden,
+    naming_errors,
+    pattern_regex,
+    render_name,
+)
 from packshots import instructions as schema
 from packshots import queue
 from packshots.engines import is_remote
@@ -202,8 +210,6 @@ def _check_zip(batch: Batch, report: list[dict]) -> None:
 def _check_files(batch: Batch, report: list[dict]) -> None:
     rows = {}
     for row in batch.files.all():
-        from batches.naming import clean_path, is_hidden
-
         path = clean_path(row.path)
         if path is None:
             report.append(

@@ -11,8 +11,8 @@ from accounts.http import HtmxHttpRequest
 from batches import credits, services
 from batches.forms import BatchForm, BudgetForm, StartForm, ZipForm
 from batches.models import Batch
-from batches.naming import NamingError, group_by_sku
-from batches.selectors import batch_totals, batches_for_team, sku_rows
+from batches.naming import NamingError, clean_path, group_by_sku
+from batches.selectors import batch_list_for_team, batch_totals, batches_for_team, sku_rows
 from batches.uploads import ZipUploadHandler, zip_refusal
 from packshots.engines import is_remote
 from packshots.errors import InvalidInputError, InvalidInstructionsError, PackshotError
@@ -34,7 +34,7 @@ def batch_list(request: HtmxHttpRequest) -> HttpResponse:
         request,
         "batches/batch_list.html",
         {
-            "batches": batches_for_team(request.team)[:100],
+            "batches": batch_list_for_team(request.team)[:100],
             "zip_form": ZipForm(),
             "files_form": BatchForm(),
         },
@@ -60,7 +60,7 @@ def _create(request: HtmxHttpRequest, form: BatchForm, source: str) -> Batch | N
 
 def _new_page(request, *, zip_form=None, files_form=None) -> HttpResponse:
     context = {
-        "batches": batches_for_team(request.team)[:100],
+        "batches": batch_list_for_team(request.team)[:100],
         "zip_form": zip_form or ZipForm(),
         "files_form": files_form or BatchForm(),
     }
@@ -74,8 +74,8 @@ def batch_new_zip(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_POST
+@team_editor_required  # before the CSRF check, which reads (spools) the body: strangers never get that far
 @csrf_protect
-@team_editor_required
 def _batch_new_zip(request: HtmxHttpRequest) -> HttpResponse:
     form = ZipForm(request.POST, request.FILES)
     if refusal := zip_refusal(request):
@@ -163,7 +163,7 @@ def _detail(request, batch: Batch, start_form: StartForm | None = None, status: 
         "batch": batch,
         "rows": rows,
         "totals": batch_totals(batch, rows),
-        "budget": credits.budget_status(batch.team) if batch.engine == Job.Engine.PIKTID else None,
+        "budget": credits.budget_status(batch.team) if piktid_credentials(batch.team) else None,
         "start_form": start_form
         or StartForm(batch=batch, engines=_engines(batch.team), initial={"engine": batch.engine}),
     }
@@ -228,8 +228,6 @@ def batch_preview(request: HtmxHttpRequest) -> HttpResponse:
     """The SKUs a pattern (or folders) would make of the chosen files' names, before anything is uploaded."""
     names = [n for n in request.POST.getlist("names")[:5000] if n]
     pattern = request.POST.get("sku_pattern", "")
-    from batches.naming import clean_path
-
     paths = [p for p in (clean_path(n[:500]) for n in names) if p]
     try:
         skus, unplaced = group_by_sku(paths, pattern=pattern if request.POST.get("source") == "files" else "")

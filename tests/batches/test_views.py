@@ -236,3 +236,17 @@ def test_another_teams_credits_and_budget_are_never_shown(outsider_client, team,
     TeamBudget.objects.create(team=team, monthly_credits=100)
     page = outsider_client.get(reverse("batches:credits")).content.decode()
     assert "<strong>0</strong> PiktID credits" in page and "99" not in page and "No budget" in page
+
+
+def test_a_stranger_is_sent_to_log_in_before_a_zip_body_is_read(client, db):
+    archive = SimpleUploadedFile("a.zip", make_zip({"A/a.jpg": photo()}))
+    response = client.post(
+        reverse("batches:batch-new-zip"), {"name": "x", "project": "y", "archive": archive}
+    )
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert not Batch.objects.exists()
+
+
+def test_the_list_shows_a_batch_whose_jobs_all_ended_as_finished(batch, member_client):
+    page = member_client.get(reverse("batches:batch-list")).content.decode()
+    assert "Finished" in page and batch.name in page
