@@ -1,7 +1,9 @@
 # Production image: gunicorn's asyncio ASGI worker serving Django + whitenoise (slow clients hold no thread:
 # config/gunicorn.conf.py). From the same image:
 #   release:  python manage.py migrate --noinput
-#   workers:  python manage.py db_worker   (as many as you like on PostgreSQL)
+#   workers:  python manage.py worker --queue-name default --interval 1   (the Procfile's; several on PostgreSQL)
+#   listener: python manage.py listen_notifications --refresh 30
+# compose.yaml beside this file runs the whole stack (web, 2 workers, listener, PostgreSQL, MinIO).
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
