@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
@@ -20,6 +21,7 @@ from packshots.selectors import (
     instruction_rows,
     jobs_for_team,
     latest_results,
+    latest_rows,
     result_stamp,
     results_for_team,
 )
@@ -44,22 +46,30 @@ def job_list(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
-def gallery_context(job: Job, results: list[Result]) -> dict:
-    """What the job page and its fragments show: the status line, the grouped gallery, the input photos."""
+def status_context(job: Job, results: list) -> dict:
+    """What the polled status fragment shows (`results`: the latest outputs, full or light rows)."""
     return {
         "job": job,
-        "results": results,
-        "groups": gallery_groups(job, results),
         "counts": gallery_counts(results),
-        "filters": REVIEW_FILTERS,
         "since": gallery_since(results),
-        "uploads": job.uploads.all(),
-        "items": instruction_rows(job),
         "poll_seconds": poll_seconds(job),
         "has_results": any(r.status == Result.Status.COMPLETED for r in results),
         # A regenerated output of a finished job keeps the page polling until it arrives.
         "is_live": not job.is_terminal or any(not r.is_done for r in results),
         "queue_position": services.queue_position(job),
+        "review_url": reverse("packshots:job-review", args=[job.pk]),
+    }
+
+
+def gallery_context(job: Job, results: list[Result]) -> dict:
+    """The whole review area: the status line, the grouped gallery, the input photos."""
+    return {
+        **status_context(job, results),
+        "results": results,
+        "groups": gallery_groups(job, results),
+        "filters": REVIEW_FILTERS,
+        "uploads": job.uploads.all(),
+        "items": instruction_rows(job),
     }
 
 
@@ -72,14 +82,23 @@ def gallery_update(request: HtmxHttpRequest, job: Job, *, since: int | None) -> 
     """The status fragment, plus out of band only the cards that changed since `since` (all without it).
 
     Cards the page already shows are left alone, so an open viewer, a comparison or a half-typed reason
-    survives every poll.
+    survives every poll. With nothing new, only light rows are read (bench/job_page.py).
     """
-    results = latest_results(job)
-    context = gallery_context(job, results)
-    changed = results if since is None else [r for r in results if result_stamp(r) > since]
-    context["changed_slots"] = [gallery_slot(job, r.instruction_index, r.variation_index, r) for r in changed]
-    # Cutouts and flags of the input photos appear while the job prepares them.
-    context["photos_changed"] = since is None or not job.is_terminal
+    rows = latest_rows(job)
+    changed = [r for r in rows if since is None or result_stamp(r) > since]
+    results = latest_results(job) if changed else rows
+    slots = {(r.instruction_index, r.variation_index) for r in changed}
+    context = {
+        **status_context(job, results),
+        "changed_slots": [
+            gallery_slot(job, r.instruction_index, r.variation_index, r)
+            for r in results
+            if (r.instruction_index, r.variation_index) in slots
+        ],
+        # Cutouts and flags of the input photos appear while the job prepares them.
+        "photos_changed": since is None or not job.is_terminal,
+        "uploads": job.uploads.all(),
+    }
     response = render(request, "packshots/_gallery_poll.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response

@@ -66,8 +66,7 @@
     view.slot = card.id;
     byId("viewer-title").textContent = card.dataset.name;
     image.alt = card.dataset.name;
-    const facts = card.querySelector("template.viewer-facts");
-    byId("viewer-facts").replaceChildren(facts ? facts.content.cloneNode(true) : "");
+    byId("viewer-facts").replaceChildren(card.querySelector("dl.facts")?.cloneNode(true) ?? "", versions(card));
     const form = card.querySelector("form.review-form");
     const review = byId("viewer-review"); // only for those who may decide
     if (review) {
@@ -76,6 +75,22 @@
       if (reset) byId("viewer-reason").value = "";
     }
     setImage(card.dataset.full, Number(card.dataset.width), Number(card.dataset.height), reset);
+  }
+
+  // The latest version and the earlier ones the card links to, as buttons that swap the shown image.
+  function versions(card) {
+    const line = document.createElement("p");
+    line.className = "viewer-versions";
+    line.append("Versions:");
+    const choices = [[card.dataset.full, `v${card.dataset.version} (latest)`]];
+    card.querySelectorAll("a[data-version]").forEach((link) => choices.push([link.getAttribute("href"), `v${link.dataset.version}`]));
+    for (const [src, label] of choices) {
+      const button = document.createElement("button");
+      Object.assign(button, { type: "button", className: "link", textContent: label });
+      button.dataset.versionSrc = src;
+      line.append(button);
+    }
+    return line;
   }
 
   function open(card) {

@@ -107,7 +107,7 @@ def test_the_viewer_gets_the_facts_of_each_output_and_the_input_photos(member_cl
     result = job.results.get(variation_index=0)
     page = member_client.get(job.get_absolute_url()).text
     card = page.split(f'id="job-{job.pk}-slot-0-0"')[1].split("</figure>")[0]
-    facts = card.split('<template class="viewer-facts">')[1].split("</template>")[0]
+    facts = card.split('<dl class="facts">')[1].split("</dl>")[0]
     for fact in (
         "64 × 64 px",
         "JPG",
@@ -197,7 +197,11 @@ def test_regenerating_over_htmx_shows_the_new_version_pending_and_polls_again(me
     poll = member_client.get(job.get_absolute_url() + f"?since={since_of(response.text)}", headers=HX).text
     card = poll.split(f'id="job-{job.pk}-slot-0-1"')[1].split("</figure>")[0]
     old = reverse("packshots:result-file", args=[first.pk, "image"])
-    assert "v1 (latest)" in card and f'data-version-src="{old}?inline=1"' in card and "hx-trigger" not in poll
+    assert (
+        "<dd>v1</dd>" in card
+        and f'href="{old}?inline=1" data-version="0"' in card
+        and "hx-trigger" not in poll
+    )
 
 
 def test_viewers_see_the_gallery_without_review_or_regenerate(viewer_client, team, member):
@@ -226,3 +230,12 @@ def test_the_mutations_still_redirect_without_htmx(member_client, team, member, 
             reverse(f"packshots:{name}", args=args), {"results": [result.pk], "decision": "approved"}
         )
     assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
+
+
+def test_a_quiet_poll_reads_light_rows_but_counts_like_the_page(member_client, team, member):
+    job = finished_job(team=team, user=member, flagged=[(0, 0)], failed=[(0, 1)])
+    page = member_client.get(job.get_absolute_url()).text
+    quiet = member_client.get(job.get_absolute_url() + f"?since={since_of(page)}", headers=HX).text
+    assert oob_cards(quiet) == [] and since_of(quiet) == since_of(page)
+    counts = re.search(r'id="job-\d+-counts">([^<]+)<', page).group(1)
+    assert counts in quiet and "0 of 2" not in quiet and "2 of 2 outputs done" in quiet

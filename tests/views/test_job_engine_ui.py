@@ -72,7 +72,7 @@ def test_regenerating_a_local_output_keeps_the_old_version_viewable(member_clien
     newest = job.results.order_by("-version").first()
     assert newest.version == 1 and newest.status == "completed" and newest.image.name != first.image.name
     page = member_client.get(job.get_absolute_url()).content.decode()
-    assert "version 1" in page and reverse("packshots:result-file", args=[first.pk, "image"]) in page
+    assert "output_0_0_v1.jpg" in page and reverse("packshots:result-file", args=[first.pk, "image"]) in page
     job.refresh_from_db()
     assert job.status == Job.Status.COMPLETED
 
