@@ -1,10 +1,11 @@
 """Repairing a local job's cutout by hand: keep/remove strokes in, a new cutout and new output versions out.
 
 The request only checks and reserves: it validates the strokes and, under the job's lock, creates the new
-(pending) versions of every output made from the photo. The heavy part — decoding the photo, GrabCut, the
-full-resolution edge — runs in `upload_repair_task`, which stores the new cutout and only then enqueues the
-renders, so a new version can never be rendered from the old cutout. The new cutout replaces the old file:
-earlier output versions keep their own rendered images, so the old cutout is not needed to show them.
+(pending) versions of every output made from the photo, held back from the fair queue. The heavy part —
+decoding the photo, GrabCut, the full-resolution edge — runs in `upload_repair_task`, which stores the new
+cutout and only then releases them to the queue, so a new version can never be rendered from the old cutout.
+The new cutout replaces the old file: earlier output versions keep their own rendered images, so the old
+cutout is not needed to show them.
 """
 
 import io
@@ -15,6 +16,7 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 from PIL import Image
 
 from packshots import imaging, queue
@@ -25,7 +27,7 @@ from packshots.errors import InvalidInputError, JobStateError
 from packshots.imaging import repair as repairing
 from packshots.models import Job, Result, Upload
 from packshots.selectors import latest_results
-from packshots.services.jobs import OUTCOME_STATES, result_fail, result_regenerate_local
+from packshots.services.jobs import OUTCOME_STATES, result_fail, result_regenerate_local, results_dispatch
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,9 @@ def upload_repair(*, upload: Upload, keep_strokes: object, remove_strokes: objec
             result_regenerate_local(result=result, same_seed=True, render=False)
             for result in upload_repair_outputs(upload)
         ]
+        # Held back from the fair queue (marked as handed over) until the new cutout is stored: rendered
+        # earlier, they would show the old cutout.
+        Result.objects.filter(pk__in=[r.pk for r in fresh]).update(dispatched_at=timezone.now())
         queue.enqueue(
             "upload_repair_task",
             upload_id=upload.pk,
@@ -127,8 +132,9 @@ def upload_repair_run(*, upload_id: int, keep: list, remove: list, result_ids: l
     upload.save(update_fields=["cutout", "needs_review"])
     if old and old != upload.cutout.name:
         default_storage.delete(old)
-    for result_id in pending:
-        queue.enqueue("result_render_task", result_id=result_id)
+    # Released to the fair queue, which hands them to the workers in the team's turn.
+    Result.objects.filter(pk__in=pending).update(dispatched_at=None)
+    results_dispatch()
 
 
 def _repaired_cutout(upload: Upload, keep: list, remove: list) -> bytes:

@@ -171,3 +171,19 @@ def test_overlay_and_photo_previews_have_the_photos_shape(finished):
     assert (
         shade[5, 5] == services.repair.OVERLAY_OPACITY and shade[160, 120] == 0
     )  # floor dimmed, garment clear
+
+
+def test_reserved_versions_wait_for_the_new_cutout_before_the_fair_queue_renders_them(
+    finished, member, django_capture_on_commit_callbacks
+):
+    upload = finished.uploads.get()
+    with django_capture_on_commit_callbacks() as callbacks:
+        fresh = services.upload_repair(upload=upload, keep_strokes=OUTSIDE, remove_strokes=[], user=member)
+    # A render ending elsewhere runs the dispatcher: it must not take the versions the repair holds.
+    assert services.results_dispatch() == 0
+    held = Result.objects.filter(pk__in=[r.pk for r in fresh])
+    assert {r.status for r in held} == {Result.Status.PENDING}
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in callbacks:  # the repair task, which stores the cutout, then releases them
+            callback()
+    assert {r.status for r in held.all()} == {Result.Status.COMPLETED}
