@@ -16,12 +16,14 @@ import numpy as np
 from . import matte
 
 THROWN_AWAY = "a large part the networks saw as garment was removed"
-RAGGED = "the outline is more ragged than the networks' (background bits or bites along the edge)"
+OUTLINE = "the outline differs from the networks' (a part cut off, or background or a hanger left on)"
 HANGER = "something like a hanger or hook sticks up above the garment"
+HANGER_REMOVED = "a hanger or hook was cut off the top: check the neckline for what is left of it"
 EDGE = "garment touches the photo's edge (it may be cut off)"
+BUSY = "busy background (rug, carpet, pattern) along the outline: check the edge for bits of it"
 MOTIF = "the cutout may be only a print, not the whole garment"
-DISAGREE = "the two segmentation networks disagree on this photo"
-ONE_NETWORK = "only the small network is installed: run `make models` for the full one"
+HANGER_CUT = 0.04  # share of the garment height; see hanger_removed
+DISAGREE = "the two segmentation networks disagree on this photo and the cutout follows neither"
 
 
 @dataclass
@@ -39,19 +41,24 @@ def judge(e: Evidence) -> tuple[float, tuple[str, ...]]:
     warnings = []
     if thrown_away(e) > 0.03:
         warnings.append(THROWN_AWAY)
-    if raggedness(e) > 1.3:
-        warnings.append(RAGGED)
-    if hanger_left(e.mask, e.dist):
+    if not 0.92 <= outline_ratio(e) <= 1.09:
+        warnings.append(OUTLINE)
+    if hanger_left(e):
         warnings.append(HANGER)
+    elif hanger_removed(e) > HANGER_CUT:
+        warnings.append(HANGER_REMOVED)
     if touches_edge(e.mask):
         warnings.append(EDGE)
+    if background_texture(e) > 15:
+        warnings.append(BUSY)
     masks = [p > 0.5 for p in e.probs.values()]
     if mostly_motif(e.mask, masks):
         warnings.append(MOTIF)
     agreement = min((matte.iou(a, b) for a in masks for b in masks), default=1.0)
-    if agreement < 0.9:
+    follows = matte.iou(e.mask, e.fused > 0.5)
+    if agreement < 0.9 and follows < 0.95:
         warnings.append(DISAGREE)
-    confidence = 0.5 * agreement + 0.5 * matte.iou(e.mask, e.fused > 0.5)
+    confidence = 0.5 * agreement + 0.5 * follows
     if len(masks) < 2:
         confidence *= 0.85  # one network cannot be cross-checked
     confidence = max(0.0, confidence - 0.25 * len(warnings))
@@ -79,9 +86,28 @@ def _above(mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def raggedness(e: Evidence) -> float:
-    """Outline length of the final mask over that of the networks' own (smooth) mask."""
+def outline_ratio(e: Evidence) -> float:
+    """Outline length of the final mask over that of the networks' own mask: far from 1 when the
+    clean-up cut or added much (a lost sleeve, a kept gap, a hanger blob the networks drew)."""
     return _perimeter(e.mask) / max(_perimeter(e.fused > 0.5), 1.0)
+
+
+def hanger_removed(e: Evidence) -> float:
+    """How much hanger removal cut off the top, as a share of the garment's height (the bar of a hanger
+    often stays inside the neckline; a few rows are only the pointed top of a garment lying askew)."""
+    rows = np.flatnonzero(e.mask.any(1))
+    cut = np.flatnonzero((e.before_hanger & ~e.mask & _above(e.mask)).any(1))
+    return len(cut) / max(len(rows), 1)
+
+
+def background_texture(e: Evidence) -> float:
+    """Median local contrast (std of lightness, 5 px) of the background just outside the outline."""
+    grey = cv2.cvtColor(e.work, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+    std = np.sqrt(np.maximum(cv2.blur(grey**2, (5, 5)) - cv2.blur(grey, (5, 5)) ** 2, 0))
+    garment = e.mask.astype(np.uint8)
+    near = cv2.dilate(garment, matte.disk(20)) > 0
+    ring = near & ~(cv2.dilate(garment, matte.disk(6)) > 0)
+    return float(np.median(std[ring])) if ring.any() else 0.0
 
 
 def _perimeter(mask: np.ndarray) -> float:
@@ -89,24 +115,15 @@ def _perimeter(mask: np.ndarray) -> float:
     return float(sum(cv2.arcLength(c, True) for c in contours))
 
 
-def hanger_left(mask: np.ndarray, dist: np.ndarray) -> bool:
-    """Hanger-like rows (see `matte.remove_hanger`) still on top of the garment, over ≥ 3 % of its height."""
-    rows = np.flatnonzero(mask.any(1))
-    if len(rows) < 20:
-        return False
-    body = np.percentile([np.ptp(np.flatnonzero(mask[y])) + 1 for y in rows], 75)
-    narrow = 0
-    for y in rows[: len(rows) // 4]:
-        if not matte._hanger_like(mask[y], dist[y], body):
-            break
-        narrow += 1
-    return narrow >= 0.03 * len(rows)
+def hanger_left(e: Evidence) -> bool:
+    """Is there still a hook or hanger top on the final mask (removal gave up)?"""
+    return matte.hanger_rows(e.mask, e.dist) > 0
 
 
 def touches_edge(mask: np.ndarray) -> bool:
-    """Does the garment run into a side of the photo (more than 3 % of that side's length)?"""
+    """Does the garment run into a side of the photo (more than 6 % of that side's length)?"""
     sides = (mask[0], mask[-1], mask[:, 0], mask[:, -1])
-    return any(side.mean() > 0.03 for side in sides)
+    return any(side.mean() > 0.06 for side in sides)
 
 
 def mostly_motif(mask: np.ndarray, network_masks: list[np.ndarray]) -> bool:
