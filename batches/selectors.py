@@ -1,6 +1,6 @@
 """Reads for batch pages: batches of a team, each SKU's progress, and the batch's totals."""
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import Team
 from batches.models import Batch, Sku
@@ -16,8 +16,8 @@ def batches_for_team(team: Team) -> QuerySet[Batch]:
 
 def batch_list_for_team(team: Team) -> QuerySet[Batch]:
     """The team's batches; `busy` tells a running batch whose jobs have all ended (shown as finished)."""
-    active = Sku.objects.filter(
-        batch=OuterRef("pk"), status=Sku.Status.STARTED, job__status__in=ACTIVE_STATES
+    active = Sku.objects.filter(batch=OuterRef("pk")).filter(
+        Q(status=Sku.Status.STARTED, job__status__in=ACTIVE_STATES) | Q(status=Sku.Status.READY)
     )
     return batches_for_team(team).annotate(busy=Exists(active))
 
@@ -40,7 +40,7 @@ def sku_rows(batch: Batch) -> list[dict]:
         if sku.status in (Sku.Status.REJECTED, Sku.Status.BLOCKED) or job is None:
             status = sku.status
         elif sku.status == Sku.Status.READY:
-            status = "ready"
+            status = "waiting" if batch.status == Batch.Status.RUNNING else "ready"
         else:
             status = job.status
         rows.append(
@@ -48,7 +48,9 @@ def sku_rows(batch: Batch) -> list[dict]:
                 "sku": sku,
                 "job": job,
                 "status": status,
-                "status_label": Job.Status(status).label
+                "status_label": "Waiting for a free slot"
+                if status == "waiting"
+                else Job.Status(status).label
                 if status in Job.Status.values
                 else Sku.Status(status).label,
                 "photos": photos.get(job.pk, 0) if job else 0,
@@ -65,6 +67,7 @@ def sku_rows(batch: Batch) -> list[dict]:
 def batch_totals(batch: Batch, rows: list[dict]) -> dict:
     """Counts for the batch page; `finished` once every started SKU's job has ended."""
     started = [r for r in rows if r["sku"].status == Sku.Status.STARTED]
+    waiting = sum(1 for r in rows if r["status"] == "waiting")
     ended = [r for r in started if r["job"].is_terminal]
     credits = 0.0
     if batch.engine == Job.Engine.PIKTID:
@@ -81,8 +84,9 @@ def batch_totals(batch: Batch, rows: list[dict]) -> dict:
         "outputs_done": sum(r["done"] for r in started),
         "outputs_total": sum(r["total"] for r in started),
         "credits": credits,
-        "finished": batch.status == Batch.Status.RUNNING and len(ended) == len(started),
+        "finished": batch.status == Batch.Status.RUNNING and len(ended) == len(started) and not waiting,
         "ready": sum(1 for r in rows if r["sku"].status == Sku.Status.READY),
+        "waiting": waiting,
         "live": batch.status in (Batch.Status.CHECKING, Batch.Status.STARTING)
-        or (batch.status == Batch.Status.RUNNING and len(ended) < len(started)),
+        or (batch.status == Batch.Status.RUNNING and (len(ended) < len(started) or waiting > 0)),
     }

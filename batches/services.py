@@ -320,14 +320,35 @@ def batch_start(
     return locked
 
 
-def batch_start_jobs(*, batch_id: int) -> None:
-    """Start every checked SKU's job (a task); a refused one (e.g. the budget) is marked with the reason."""
+def active_jobs_cap(batch: Batch) -> int:
+    """How many of a batch's jobs may be queued or running at once (PiktID's own limiter paces the rest)."""
+    if is_remote(batch.engine):
+        return 2 * settings.PIKTID_ACTIVE_LIMIT
+    return getattr(settings, "BATCH_ACTIVE_JOBS", 4)
+
+
+def batch_start_jobs(*, batch_id: int) -> bool:
+    """Start checked SKUs' jobs (a task); returns True while SKUs are left waiting for a free slot.
+
+    With a worker that can run tasks later, at most `active_jobs_cap` of the batch's jobs are in the queue at
+    once and the task feeds more as they end: the first SKUs' outputs arrive while later SKUs wait, instead of
+    every output waiting behind every other SKU's photo preparation. A refused SKU (e.g. the budget) is marked
+    with the reason.
+    """
     batch = Batch.objects.get(pk=batch_id)
-    if batch.status != Batch.Status.STARTING:
-        return
-    for sku in batch.skus.filter(status__in=[Sku.Status.READY, Sku.Status.BLOCKED]).select_related("job"):
+    if batch.status not in (Batch.Status.STARTING, Batch.Status.RUNNING):
+        return False
+    waiting = batch.skus.filter(status=Sku.Status.READY).select_related("job")
+    if queue.supports_later():
+        active = batch.skus.filter(
+            status=Sku.Status.STARTED,
+            job__status__in=(Job.Status.QUEUED, Job.Status.SUBMITTING, Job.Status.RUNNING),
+        ).count()
+        waiting = waiting[: max(0, active_jobs_cap(batch) - active)]
+    for sku in waiting:
         _start_sku(batch, sku)
     Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.RUNNING)
+    return batch.skus.filter(status=Sku.Status.READY).exists()
 
 
 def _start_sku(batch: Batch, sku: Sku) -> None:

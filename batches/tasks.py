@@ -4,14 +4,17 @@ A crash marks the batch failed with the reason (visible on its page), then propa
 """
 
 import logging
+from datetime import timedelta
 
 from django.tasks import task
+from django.utils import timezone
 
 from batches import services
 from batches.models import Batch
 from packshots import queue
 
 log = logging.getLogger(__name__)
+FEED_S = 2
 
 
 def _fail(batch_id: int, message: str) -> None:
@@ -33,9 +36,14 @@ def batch_check_task(*, batch_id: int) -> None:
 @task()
 def batch_start_task(*, batch_id: int) -> None:
     try:
-        services.batch_start_jobs(batch_id=batch_id)
+        more = services.batch_start_jobs(batch_id=batch_id)
     except Exception as exc:
         log.exception("Batch %s failed while starting its jobs", batch_id)
         # The jobs already started run on; the batch page shows the SKUs left as they were.
         Batch.objects.filter(pk=batch_id).update(status=Batch.Status.RUNNING, error=f"Internal error: {exc}")
         raise
+    if more and queue.supports_later():
+        # SKUs wait for a free slot: look again shortly, without a worker sleeping.
+        queue.enqueue(
+            "batch_start_task", run_after=timezone.now() + timedelta(seconds=FEED_S), batch_id=batch_id
+        )

@@ -11,7 +11,7 @@ from batches import services
 from batches.models import Batch, Sku
 from packshots.errors import PackshotError
 from packshots.models import Job
-from tests.batches.conftest import photo, start, zip_batch
+from tests.batches.conftest import CUTOUT, photo, start, zip_batch
 
 
 def test_a_zip_of_sku_folders_becomes_one_checked_draft_job_per_sku(team, member, three_skus):
@@ -125,3 +125,22 @@ def test_a_bad_naming_template_or_instruction_changes_nothing(team, member, thre
             start(batch, instructions=instructions, naming=naming)
     batch.refresh_from_db()
     assert batch.status == Batch.Status.READY and batch.instructions == []
+
+
+def test_on_a_worker_a_batch_keeps_only_a_few_jobs_queued_and_feeds_the_rest_as_they_end(
+    team, member, three_skus, monkeypatch, settings
+):
+    settings.BATCH_ACTIVE_JOBS = 2
+    monkeypatch.setattr("packshots.queue.supports_later", lambda: True)
+    batch = zip_batch(team, member, three_skus)
+    services.batch_start(
+        batch=batch, instructions=CUTOUT, engine="local", naming_template="{sku}_{style}_{variation}.{ext}"
+    )
+    assert services.batch_start_jobs(batch_id=batch.pk) is True  # a SKU is left waiting
+    started = list(batch.skus.filter(status=Sku.Status.STARTED).select_related("job"))
+    assert len(started) == 2 and all(s.job.status == Job.Status.QUEUED for s in started)
+    assert services.batch_start_jobs(batch_id=batch.pk) is True  # no slot free yet: nothing more starts
+    assert batch.skus.filter(status=Sku.Status.STARTED).count() == 2
+    Job.objects.filter(pk=started[0].job_id).update(status=Job.Status.COMPLETED)
+    assert services.batch_start_jobs(batch_id=batch.pk) is False
+    assert batch.skus.filter(status=Sku.Status.STARTED).count() == 3
