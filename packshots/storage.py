@@ -41,9 +41,8 @@ def signed_url(field: FieldFile, *, filename: str, content_type: str, inline: bo
         return storage.url(field.name, parameters=parameters, expire=expire)
     from storages.utils import clean_name
 
-    key = storage._normalize_name(
-        clean_name(field.name)
-    )  # the bucket key, with the storage's location prefix
+    # The bucket key, the storage's location prefix included (as storage.url would make it).
+    key = storage._normalize_name(clean_name(field.name))
     return _public_client(storage, settings.AWS_S3_PUBLIC_ENDPOINT_URL).generate_presigned_url(
         "get_object", Params={"Bucket": storage.bucket_name, "Key": key, **parameters}, ExpiresIn=expire
     )
