@@ -71,3 +71,44 @@ def test_white_cutout_corners_are_pure_white(prepared):
     w, h = image.size
     for xy in ((0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)):
         assert image.getpixel(xy) == (255, 255, 255)
+
+
+def photo_png(garment_box: tuple[int, int, int, int], size: tuple[int, int] = (480, 640)) -> bytes:
+    """A blue rectangle 'garment' on a beige floor, as an uploaded photo."""
+    rgb = np.zeros((size[1], size[0], 3), np.uint8)
+    rgb[:] = (205, 190, 170)
+    x0, y0, x1, y1 = garment_box
+    rgb[y0:y1, x0:x1] = (40, 70, 160)
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_a_garment_cut_by_the_photo_edge_is_flagged_with_a_reason_on_every_output():
+    engine = LocalEngine()
+    prepared = engine.prepare(photo_png((0, 150, 300, 500)))
+    output = engine.render([prepared], {"style": "white_cutout"}, variation=0, seed=1)
+    assert prepared.needs_review and output.needs_review
+    assert any("photo's edge" in warning for warning in output.warnings)
+
+
+def test_a_small_source_enlarged_over_three_times_gets_a_warning_and_a_large_one_does_not(prepared):
+    small = LocalEngine().render(
+        prepared, {"style": "white_cutout", "options": {"size": "2K"}}, variation=0, seed=1
+    )
+    assert small.needs_review
+    assert any(w.startswith("source too small for") and "upscaled" in w for w in small.warnings)
+    tiny = LocalEngine().render(
+        prepared, {"style": "white_cutout", "options": {"width": 120, "height": 120}}, variation=0, seed=1
+    )
+    assert not any("too small" in w for w in tiny.warnings)
+    assert not tiny.needs_review  # the first photo was not flagged and nothing else is wrong
+
+
+def test_a_cleanly_segmented_photo_renders_without_warnings():
+    engine = LocalEngine()
+    prepared = engine.prepare(photo_png((120, 120, 360, 520)))
+    output = engine.render(
+        [prepared], {"style": "white_cutout", "options": {"size": "1K"}}, variation=0, seed=1
+    )
+    assert output.warnings == () and not output.needs_review

@@ -112,6 +112,12 @@ def compose(
     return Image.fromarray(canvas)
 
 
+def upscale_factor(cutout: Cutout, *, width: int, height: int, framing: str | None = None) -> float:
+    """How much `compose` enlarges the garment's own pixels for this canvas (above ~3 it looks soft)."""
+    rgb, _ = _tight(cutout)
+    return FILL[framing] * min(width / rgb.shape[1], height / rgb.shape[0])
+
+
 def _tight(cutout: Cutout) -> tuple[np.ndarray, np.ndarray]:
     """The cutout cropped to its visible pixels, so framing measures the garment and not the margin."""
     visible = cutout.alpha > 8

@@ -1,8 +1,9 @@
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
-from packshots.imaging import Cutout, load_image, segment, weights
+from packshots.imaging import Cutout, compose, load_image, segment, weights
 
 from .conftest import photo, tee_mask
 
@@ -72,3 +73,68 @@ def test_twelve_megapixel_photo_gives_the_same_cutout_at_full_resolution(garment
     small_box = [v * scale for v in small_cut.box]
     for got, expected in zip(big_cut.box, small_box, strict=True):
         assert abs(got - expected) < 0.05 * max(big.size)
+
+
+def garment(garments, name: str) -> Image.Image:
+    return load_image((garments / name).read_bytes())
+
+
+@pytest.fixture(scope="module")
+def full_network():
+    if weights("u2net") is None:
+        pytest.skip("full U²-Net weights not installed (make models)")
+
+
+@pytest.mark.slow
+def test_a_tee_with_a_big_print_is_cut_out_whole_not_just_its_print(garments, full_network):
+    # U²-Net-p alone kept only the print here; the full network and the colour model keep the T-shirt.
+    image = garment(garments, "t-shirt_1a9b04e9.jpg")
+    cutout = segment(image, threads=2)
+    assert (cutout.alpha > 127).sum() > 0.4 * image.width * image.height
+    assert cutout.method == "u2net+u2netp+grabcut"
+
+
+@pytest.mark.slow
+def test_a_hook_above_a_hanging_shirt_is_cut_off_and_said_so(garments, full_network):
+    image = garment(garments, "longsleeve_27be613c.jpg")
+    cutout = segment(image, threads=2)
+    assert any("hanger or hook was cut off" in w for w in cutout.warnings)
+    top = cutout.box[1] + np.flatnonzero((cutout.alpha > 127).any(1))[0]
+    assert top > 0.03 * image.height  # the hook reached the photo's top edge
+
+
+@pytest.mark.slow
+def test_a_garment_cut_by_the_photo_edge_is_flagged(garments):
+    cutout = segment(garment(garments, "t-shirt_0b20fabe.jpg"), threads=2)
+    assert cutout.needs_review and any("photo's edge" in w for w in cutout.warnings)
+
+
+@pytest.mark.slow
+def test_a_clean_photo_is_not_flagged(garments):
+    cutout = segment(garment(garments, "shorts_4dc28842.jpg"), threads=2)
+    assert cutout.warnings == () and not cutout.needs_review
+
+
+@pytest.mark.slow
+def test_no_pink_fringe_around_a_light_shirt_on_a_pink_sheet(garments):
+    cutout = segment(garment(garments, "shirt_4bc3dd22.jpg"), threads=2)
+    packshot = np.asarray(
+        compose(cutout, style="white_cutout", width=1024, height=1024, shadow="none")
+    ).astype(int)
+    solid = (
+        np.asarray(
+            compose(
+                Cutout(np.zeros_like(cutout.rgb), cutout.alpha, 1, False, "mask"),
+                style="white_cutout",
+                width=1024,
+                height=1024,
+                shadow="none",
+            )
+        )[..., 0]
+        < 128
+    )
+    ring = cv2.dilate(solid.astype(np.uint8), np.ones((9, 9), np.uint8)) > cv2.erode(
+        solid.astype(np.uint8), np.ones((9, 9), np.uint8)
+    )
+    pinkness = packshot[ring][:, 0] - packshot[ring][:, 1]
+    assert np.percentile(pinkness, 95) < 12

@@ -1,13 +1,15 @@
 """The local engine: job instructions ↔ `packshots.imaging` calls. No Django here."""
 
 import io
+import json
 
 import numpy as np
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from packshots import imaging
 from packshots import instructions as schema
 from packshots.engines.base import EngineError, PreparedInput, RenderedOutput
+from packshots.imaging.compose import upscale_factor
 
 # Words in an image note that say which view a photo shows, per instruction angle.
 ANGLE_WORDS = {
@@ -16,6 +18,11 @@ ANGLE_WORDS = {
     "three_quarter": ("three quarter", "three-quarter", "3/4", "side"),
     "detail_macro": ("detail", "close", "macro", "label"),
 }
+# The cutout's warnings travel inside its stored PNG (a text chunk), so every output rendered from it later
+# carries them without another field on PreparedInput.
+WARNINGS_KEY = "packshot-warnings"
+# Enlarging the garment's pixels more than this makes a visibly soft packshot.
+MAX_UPSCALE = 3.0
 
 
 class LocalEngine:
@@ -32,8 +39,10 @@ class LocalEngine:
             raise EngineError(str(exc)) from exc
         cutout = imaging.segment(image, threads=self.threads)
         rgba = np.dstack([cutout.rgb, cutout.alpha])
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt(WARNINGS_KEY, json.dumps(list(cutout.warnings)))
         buffer = io.BytesIO()
-        Image.fromarray(rgba, "RGBA").save(buffer, "PNG", compress_level=1)
+        Image.fromarray(rgba, "RGBA").save(buffer, "PNG", compress_level=1, pnginfo=info)
         data = buffer.getvalue()
         return PreparedInput(lambda: data, cutout.confidence, cutout.needs_review, note)
 
@@ -48,6 +57,10 @@ class LocalEngine:
         width, height = schema.output_size(instruction)
         fmt = schema.output_format(instruction)
         style = instruction["style"]
+        warnings = list(cutout.warnings)
+        factor = upscale_factor(cutout, width=width, height=height, framing=instruction.get("framing"))
+        if factor > MAX_UPSCALE:
+            warnings.append(f"source too small for {width}×{height}: the garment is upscaled {factor:.1f}×")
         image = imaging.compose(
             cutout,
             style=style,
@@ -70,7 +83,8 @@ class LocalEngine:
             format=fmt,
             model_used="local",
             confidence=chosen.confidence,
-            needs_review=chosen.needs_review,
+            needs_review=chosen.needs_review or bool(warnings),
+            warnings=tuple(warnings),
         )
 
 
@@ -84,7 +98,10 @@ def pick_input(inputs: list[PreparedInput], angle: str | None) -> PreparedInput:
 
 
 def load_cutout(prepared: PreparedInput, *, detail: bool = False) -> imaging.Cutout:
-    rgba = np.asarray(Image.open(io.BytesIO(prepared.load())).convert("RGBA"))
+    """The stored cutout and the warnings `prepare` wrote into it (none for cutouts stored before)."""
+    image = Image.open(io.BytesIO(prepared.load()))
+    warnings = tuple(json.loads(image.info.get(WARNINGS_KEY, "[]")))
+    rgba = np.asarray(image.convert("RGBA"))
     if detail:
         # A macro view: the central half of the garment, enlarged by compositing.
         h, w = rgba.shape[:2]
@@ -95,4 +112,5 @@ def load_cutout(prepared: PreparedInput, *, detail: bool = False) -> imaging.Cut
         confidence=prepared.confidence,
         needs_review=prepared.needs_review,
         method="stored",
+        warnings=warnings,
     )

@@ -1,0 +1,201 @@
+"""The clean-up and review steps of segmentation, each on a synthetic image where the answer is known."""
+
+import cv2
+import numpy as np
+import pytest
+
+from packshots.imaging import matte, review, weights
+from packshots.imaging.compose import compose
+from packshots.imaging.segment import Cutout
+
+from .conftest import tee_mask
+
+
+def floor(colour=(205, 190, 170), size=(640, 480)) -> np.ndarray:
+    image = np.zeros((*size, 3), np.uint8)
+    image[:] = colour
+    return image
+
+
+def evidence(mask, *, image=None, probs=None, before_hanger=None, fused=None) -> review.Evidence:
+    image = floor() if image is None else image
+    fused = mask.astype(np.float32) if fused is None else fused
+    probs = {"u2net": fused, "u2netp": fused} if probs is None else probs
+    return review.Evidence(
+        work=image,
+        mask=mask,
+        before_hanger=mask if before_hanger is None else before_hanger,
+        fused=fused,
+        dist=matte.background_distance(image),
+        probs=probs,
+    )
+
+
+def test_a_hook_sticking_up_from_the_garment_is_cut_and_the_garment_kept():
+    mask = tee_mask()
+    hook = np.zeros_like(mask)
+    hook[40:101, 236:244] = True  # an 8 px wire, 60 px tall, above the collar at y=100
+    image = floor()
+    image[mask] = (40, 70, 160)
+    image[hook] = (30, 30, 30)
+    cut = matte.remove_hanger(mask | hook, matte.background_distance(image))
+    assert not cut[:95].any()
+    assert matte.iou(cut, mask) > 0.98
+
+
+def test_two_straps_far_apart_are_not_taken_for_a_hanger():
+    mask = tee_mask()
+    straps = np.zeros_like(mask)
+    straps[40:101, 160:168] = straps[40:101, 312:320] = True
+    image = floor()
+    image[mask | straps] = (150, 40, 120)
+    kept = matte.remove_hanger(mask | straps, matte.background_distance(image))
+    assert kept[45:60].any()
+
+
+def test_background_seen_through_a_gap_inside_the_garment_is_removed():
+    image = floor()
+    garment = tee_mask()
+    image[garment] = (40, 70, 160)
+    gap = np.zeros_like(garment)
+    cv2.circle(gap.view(np.uint8), (240, 380), 40, 1, -1)
+    image[gap] = (205, 190, 170)  # the floor, seen between arm and body
+    opened = matte.open_background_gaps(garment, matte.background_distance(image))
+    assert not opened[380, 240] and opened[200, 240]
+    assert opened.sum() < garment.sum() - 0.8 * gap.sum()
+
+
+def test_a_garment_coloured_like_the_background_is_not_punched():
+    image = floor()
+    garment = tee_mask()
+    image[garment] = (200, 186, 168)  # beige on beige: no colour evidence either way
+    assert (matte.open_background_gaps(garment, matte.background_distance(image)) == garment).all()
+
+
+def test_colour_unlike_the_border_brings_back_a_part_one_network_dropped():
+    image = floor((170, 30, 40))  # a red bedspread
+    garment = tee_mask()
+    image[garment] = (245, 245, 245)
+    sure = garment.astype(np.float32)
+    weak = sure.copy()
+    weak[:, :200] *= 0.3  # one network loses the left sleeve
+    fused = matte.fuse([sure * 0.4, weak], matte.background_distance(image))
+    assert (fused[garment] > 0.5).mean() > 0.95
+
+
+def test_colour_like_the_border_drops_a_strip_only_one_network_kept():
+    image = floor((170, 30, 40))
+    garment = tee_mask()
+    image[garment] = (245, 245, 245)
+    strip = np.zeros_like(garment)
+    strip[:, 440:] = True  # bedspread a network took for garment
+    with_strip = (garment | strip).astype(np.float32)
+    fused = matte.fuse([garment.astype(np.float32), with_strip], matte.background_distance(image))
+    assert (fused[strip & ~garment] < 0.5).mean() > 0.95
+
+
+def test_edge_pixels_take_no_tint_from_a_red_background_and_no_complementary_one():
+    rgb = floor((170, 30, 40), (100, 100))
+    rgb[:, 50:] = (235, 235, 235)  # white garment on the right half
+    alpha = np.zeros((100, 100), np.float32)
+    alpha[:, 50:] = 1.0
+    alpha[:, 48:52] = [0.25, 0.5, 0.75, 0.9]
+    rgb[:, 48:52] = np.round(
+        alpha[:, 48:52, None] * np.array([235, 235, 235]) + (1 - alpha[:, 48:52, None]) * [170, 30, 40]
+    )
+    rgb[:, 52] = (215, 190, 195)  # an opaque pixel with JPEG colour bleed from the bedspread
+    alpha = matte.choke_background_edge(rgb, alpha)
+    clean = matte.decontaminate(rgb, alpha)
+    edge = clean[:, 48:54].reshape(-1, 3).astype(int)
+    assert (edge[:, 0] - edge[:, 1]).max() <= 12  # not pink
+    assert (edge[:, 1] - edge[:, 0]).max() <= 12 and (edge[:, 2] - edge[:, 0]).max() <= 12  # not cyan
+
+
+def test_only_fractional_alpha_pixels_change_colour():
+    rgb = np.random.default_rng(0).integers(0, 255, (60, 60, 3), dtype=np.uint8)
+    alpha = np.zeros((60, 60), np.float32)
+    alpha[10:50, 10:50] = 1
+    alpha = cv2.GaussianBlur(alpha, (0, 0), 1.5)
+    out = matte.decontaminate(rgb, matte.choke_background_edge(rgb, alpha))
+    exact = (np.round(alpha * 255) == 0) | (np.round(alpha * 255) == 255)
+    assert (out[exact] == rgb[exact]).all()
+
+
+def test_compositing_keeps_the_photos_background_out_of_the_edge():
+    # A cutout whose transparent pixels still hold a pink sheet: none of it may reach a white canvas.
+    rgb = np.zeros((200, 200, 3), np.uint8)
+    rgb[:] = (230, 60, 150)
+    alpha = np.zeros((200, 200), np.uint8)
+    cv2.circle(alpha, (100, 100), 80, 255, -1)
+    rgb[alpha > 0] = (128, 128, 128)
+    image = np.asarray(
+        compose(
+            Cutout(rgb, alpha, 1.0, False, "test"), style="white_cutout", width=800, height=800, shadow="none"
+        )
+    ).astype(int)
+    assert (image[..., 0] - image[..., 1]).max() <= 2  # grey on white blends to greys only
+
+
+def test_review_names_a_garment_touching_the_photo_edge():
+    mask = tee_mask()
+    mask[200:400, :20] = True
+    assert review.EDGE in review.judge(evidence(mask))[1]
+
+
+def test_review_is_silent_on_a_clean_agreed_cutout():
+    confidence, warnings = review.judge(evidence(tee_mask()))
+    assert warnings == () and confidence > 0.9
+
+
+def test_review_names_disagreeing_networks_when_the_cutout_follows_neither():
+    mask = tee_mask()
+    half = mask.copy()
+    half[:, 240:] = False
+    fused = 0.5 * (mask.astype(np.float32) + half)
+    e = evidence(
+        mask & ~half, probs={"u2net": mask.astype(np.float32), "u2netp": half.astype(np.float32)}, fused=fused
+    )
+    assert review.DISAGREE in review.judge(e)[1]
+
+
+def test_review_names_a_large_sure_region_thrown_away():
+    mask = tee_mask()
+    lost = mask.copy()
+    lost[:, :200] = False  # the final mask lost a sleeve and a third of the body
+    assert review.THROWN_AWAY in review.judge(evidence(lost, fused=mask.astype(np.float32)))[1]
+
+
+def test_review_names_a_busy_background_along_the_outline():
+    image = np.random.default_rng(1).integers(60, 200, (640, 480, 3), dtype=np.uint8)  # a shag rug
+    mask = tee_mask()
+    image[mask] = (40, 70, 160)
+    assert review.BUSY in review.judge(evidence(mask, image=image))[1]
+
+
+def test_review_names_a_cutout_that_is_only_the_print():
+    shirt = tee_mask()
+    print_ = np.zeros_like(shirt)
+    print_[250:400, 180:300] = True
+    e = evidence(
+        print_,
+        probs={"u2net": shirt.astype(np.float32), "u2netp": print_.astype(np.float32)},
+        fused=print_.astype(np.float32),
+    )
+    assert review.MOTIF in review.judge(e)[1]
+
+
+def test_review_names_a_hanger_cut_off_the_top():
+    mask = tee_mask()
+    hook = np.zeros_like(mask)
+    hook[40:100, 236:244] = True
+    assert review.HANGER_REMOVED in review.judge(evidence(mask, before_hanger=mask | hook))[1]
+
+
+def test_the_big_network_is_looked_up_only_in_the_models_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("PACKSHOT_MODELS_DIR", str(tmp_path))
+    assert weights("u2net") is None
+    (tmp_path / "u2net.onnx").write_bytes(b"partial")
+    assert weights("u2net") is None  # a partial copy does not count
+    assert weights("u2netp").is_file()
+    with pytest.raises(ValueError, match="unknown network"):
+        weights("isnet")
