@@ -46,6 +46,7 @@ def upload_repair(request: HtmxHttpRequest, upload_id: int) -> HttpResponse:
         "errors": errors,
         "max_radius": repairing.max_radius(upload.width, upload.height),
         "max_points": repairing.MAX_POINTS,
+        "max_strokes": repairing.MAX_STROKES,
     }
     return render(request, "packshots/upload_repair.html", context, status=400 if errors else 200)
 

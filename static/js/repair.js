@@ -9,6 +9,7 @@
   const photoHeight = Number(canvas.dataset.height);
   const maxRadius = Number(canvas.dataset.maxRadius);
   const maxPoints = Number(canvas.dataset.maxPoints);
+  const maxStrokes = Number(canvas.dataset.maxStrokes);
   const size = document.getElementById("repair-size");
   const showCutout = document.getElementById("repair-show-cutout");
   const undo = document.getElementById("repair-undo");
@@ -100,7 +101,7 @@
 
   canvas.addEventListener("pointerdown", (event) => {
     if (!photo || event.button !== 0) return;
-    if (pointCount() >= maxPoints) {
+    if (pointCount() >= maxPoints || strokes.length >= maxStrokes) {
       status.textContent = "That is as many points as one repair takes: apply it, then paint more.";
       return;
     }
