@@ -22,5 +22,7 @@ limit_request_fields = 100
 limit_request_field_size = 8190
 accesslog = "-"
 # Each request runs in a fresh thread under ASGI, so a persistent connection would be one per finished
-# thread: open and close one per request instead (workers, CLI and listener keep DB_CONN_MAX_AGE).
+# thread: on PostgreSQL a pool per process lends connections (DB_POOL, at most DB_POOL_MAX), elsewhere one is
+# opened per request. Workers, CLI and listener keep their persistent connection (DB_CONN_MAX_AGE).
 os.environ.setdefault("DB_CONN_MAX_AGE", "0")
+os.environ.setdefault("DB_POOL", "true")

@@ -102,6 +102,15 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"] != ":memory:":
     # A fresh checkout or an empty volume: SQLite creates the file but not its folder.
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DB_POOL", False):
+    # The ASGI web process (config/gunicorn.conf.py sets DB_POOL) runs each request in a thread of its own: a
+    # per-process pool lends them connections instead of opening one per request.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": env_int("DB_POOL_MAX", 16, minimum=1),
+        "timeout": 10,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -327,12 +336,12 @@ AXES_USERNAME_CALLABLE = "accounts.security.axes_username"
 PASSWORD_RESET_EMAIL_LIMIT = env_int("PASSWORD_RESET_EMAIL_LIMIT", 3, minimum=1)
 PASSWORD_RESET_IP_LIMIT = env_int("PASSWORD_RESET_IP_LIMIT", 10, minimum=1)
 
-# /healthz: the storage round trip is cached this long; the oldest ready task may wait this long while healthy.
+# /healthz: its storage round trip is cached this long; the oldest ready task may wait this long (healthy).
 PACKSHOT_HEALTH_STORAGE_CACHE_S = env_int("PACKSHOT_HEALTH_STORAGE_CACHE_S", 10, minimum=0)
 PACKSHOT_HEALTH_QUEUE_MAX_AGE_S = env_int("PACKSHOT_HEALTH_QUEUE_MAX_AGE_S", 600, minimum=1)
 
-# JSON lines by default (one object per line, with job_id/team_id when the code gives them: packshots/logs.py);
-# LOG_FORMAT=text for plain lines while developing.
+# JSON lines by default (one object per line, with job_id/team_id when the code gives them:
+# packshots/logs.py); LOG_FORMAT=text for plain lines while developing.
 LOG_FORMAT = env_str("LOG_FORMAT", "json")
 if LOG_FORMAT not in ("json", "text"):
     from django.core.exceptions import ImproperlyConfigured

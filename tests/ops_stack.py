@@ -130,7 +130,7 @@ from packshots.models import Job, Result
 from tests import factories
 
 team = factories.make_team("Ops {n}")
-user = factories.make_user("ops{n}@example.com", team=team, role="owner")
+users = [factories.make_user(f"ops{n}-{{i}}@example.com", team=team, role="owner") for i in range({users})]
 jobs = []
 for i in range({jobs}):
     job = factories.make_job(team=team, status=Job.Status.COMPLETED, results={results})
@@ -140,18 +140,30 @@ for i in range({jobs}):
         result.status, result.format, result.width, result.height = Result.Status.COMPLETED, "jpg", 1024, 1024
         result.save()
     jobs.append(job.pk)
-session = SessionStore()
-session[SESSION_KEY] = str(user.pk)
-session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-session.create()
-print(json.dumps({{"session": session.session_key, "jobs": jobs}}))
+sessions = []
+for user in users:
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    sessions.append(session.session_key)
+results = list(Result.objects.filter(job__team=team).values_list("pk", flat=True))
+print(json.dumps({{"session": sessions[0], "sessions": sessions, "jobs": jobs, "results": results}}))
 """
 
 
 def seed(
-    env: dict[str, str], *, n: int = 1, jobs: int = 1, results: int = 1, result_bytes: int = 1 << 20
+    env: dict[str, str],
+    *,
+    n: int = 1,
+    users: int = 1,
+    jobs: int = 1,
+    results: int = 1,
+    result_bytes: int = 1 << 20,
 ) -> dict:
-    """A team, its owner logged in (session key) and completed jobs whose outputs are `result_bytes` each."""
-    code = "import json, os\n" + SEED.format(n=n, jobs=jobs, results=results, result_bytes=result_bytes)
+    """A team, its owners logged in (session keys), completed jobs whose outputs are `result_bytes` each."""
+    code = "import json, os\n" + SEED.format(
+        n=n, users=users, jobs=jobs, results=results, result_bytes=result_bytes
+    )
     return json.loads(python(env, code).strip().splitlines()[-1])
