@@ -46,7 +46,7 @@ def job_list(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
-def status_context(job: Job, results: list) -> dict:
+def status_context(job: Job, results: list, *, can_edit: bool) -> dict:
     """What the polled status fragment shows (`results`: the latest outputs, full or light rows)."""
     return {
         "job": job,
@@ -56,15 +56,17 @@ def status_context(job: Job, results: list) -> dict:
         "has_results": any(r.status == Result.Status.COMPLETED for r in results),
         # A regenerated output of a finished job keeps the page polling until it arrives.
         "is_live": not job.is_terminal or any(not r.is_done for r in results),
+        "can_decide": can_edit and job.can_regenerate,  # approve, reject, regenerate: finished jobs only
         "queue_position": services.queue_position(job),
         "review_url": reverse("packshots:job-review", args=[job.pk]),
+        "job_key": f"job-{job.pk}",
     }
 
 
-def gallery_context(job: Job, results: list[Result]) -> dict:
+def gallery_context(job: Job, results: list[Result], *, can_edit: bool) -> dict:
     """The whole review area: the status line, the grouped gallery, the input photos."""
     return {
-        **status_context(job, results),
+        **status_context(job, results, can_edit=can_edit),
         "results": results,
         "groups": gallery_groups(job, results),
         "filters": REVIEW_FILTERS,
@@ -89,7 +91,7 @@ def gallery_update(request: HtmxHttpRequest, job: Job, *, since: int | None) -> 
     results = latest_results(job) if changed else rows
     slots = {(r.instruction_index, r.variation_index) for r in changed}
     context = {
-        **status_context(job, results),
+        **status_context(job, results, can_edit=request.membership.can_edit),
         "changed_slots": [
             gallery_slot(job, r.instruction_index, r.variation_index, r)
             for r in results
@@ -112,7 +114,8 @@ def job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
         return redirect("packshots:wizard-photos", job.pk)
     if request.htmx:
         return gallery_update(request, job, since=client_since(request.GET.get("since")))
-    response = render(request, "packshots/job_detail.html", gallery_context(job, latest_results(job)))
+    context = gallery_context(job, latest_results(job), can_edit=request.membership.can_edit)
+    response = render(request, "packshots/job_detail.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response
 
