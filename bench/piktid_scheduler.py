@@ -3,11 +3,12 @@
     .venv/bin/python -m bench.piktid_scheduler                 # 20 jobs, 5 creations per 6 s, 5 active
     .venv/bin/python -m bench.piktid_scheduler --interval 0.2 --active-wait 1 --skip-official
 
-Our path: a fresh PostgreSQL database (`--database`, dropped and re-created), gunicorn serving the webhook,
-`--workers` db_worker processes, a team connected to the fake PiktID (webhook registered), jobs of 1 photo and
-1 output started with `services.job_start` on the piktid engine. The fake enforces `--limit` creations per
-rolling `--window` seconds and `--active` active jobs and makes each output in `--output-delay` seconds; our
-limiter gets the same limits (PIKTID_CREATE_LIMIT / PIKTID_CREATE_WINDOW_S / PIKTID_ACTIVE_LIMIT).
+Our path: a fresh PostgreSQL database (`--database`, dropped and re-created), the Procfile's web process
+serving the webhook, `--workers` of its worker processes (`--interval` set), a team connected to the fake
+PiktID (webhook registered), jobs of 1 photo and 1 output started with `services.job_start` on the piktid
+engine. The fake enforces `--limit` creations per rolling `--window` seconds and `--active` active jobs and
+makes each output in `--output-delay` seconds; our limiter gets the same limits (PIKTID_CREATE_LIMIT /
+PIKTID_CREATE_WINDOW_S / PIKTID_ACTIVE_LIMIT).
 
 The limits' minimum makespan: (ceil(N / limit) - 1) windows plus one job's processing, or ceil(N / active) job
 durations when the active cap binds, whichever is larger. Our makespan runs from the first job_start to the
@@ -99,7 +100,7 @@ def run_ours(args: argparse.Namespace, fake: FakePiktid, logs: Path) -> dict:
     from packshots import services
     from packshots.models import Job
 
-    web, base_url = piktid_stack.start_gunicorn(logs, workers=2)
+    web, base_url = piktid_stack.start_web(logs, workers=2)
     workers = []
     try:
         team, user, _ = piktid_stack.team_with_connection(token=TOKEN, webhook_base_url=base_url)
@@ -270,8 +271,8 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=6, help="window seconds (fake and ours)")
     parser.add_argument("--active", type=int, default=5, help="active jobs (fake and ours)")
     parser.add_argument("--output-delay", type=float, default=0.5, help="fake seconds per output")
-    parser.add_argument("--workers", type=int, default=2, help="db_worker processes")
-    parser.add_argument("--interval", type=float, default=1.0, help="db_worker idle poll (Procfile: 1)")
+    parser.add_argument("--workers", type=int, default=2, help="the Procfile's worker processes")
+    parser.add_argument("--interval", type=float, default=1.0, help="the workers' idle poll (Procfile: 1)")
     parser.add_argument("--active-wait", type=int, help="PIKTID_ACTIVE_WAIT_S (default: the settings')")
     parser.add_argument("--database", default="bench_h8", help="PostgreSQL database, dropped and re-created")
     parser.add_argument("--skip-official", action="store_true")
@@ -304,13 +305,13 @@ def main() -> None:
 
             print(
                 f"{args.jobs} jobs × 1 output; limits {args.limit} creations / {args.window} s, "
-                f"{args.active} active; fake output delay {args.output_delay} s; {args.workers} db_workers "
+                f"{args.active} active; fake output delay {args.output_delay} s; {args.workers} workers "
                 f"--interval {args.interval:g}; PIKTID_ACTIVE_WAIT_S={django_settings.PIKTID_ACTIVE_WAIT_S}; "
                 f"PostgreSQL {args.database}"
             )
             print(f"limits' minimum makespan: {args.minimum:.2f} s")
             ours = run_ours(args, fake, work)
-            report("ours (limiter + db_worker + webhook)", ours, args)
+            report("ours (limiter + workers + webhook)", ours, args)
         if not args.skip_official:
             for scale in sorted({args.window / 60, 1.0}):
                 official = run_official(args, fake, scale)

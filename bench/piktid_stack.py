@@ -1,10 +1,11 @@
-"""The production stack for the PiktID benchmarks: a fresh PostgreSQL database, gunicorn, db_worker processes.
+"""The production stack for the PiktID benchmarks: a fresh PostgreSQL database, the Procfile's web, workers.
 
 Used by bench/piktid_scheduler.py and bench/webhook_ingest.py (not a script). Call `configure` before anything
 imports Django; every process started here gets the same environment (database, var dir, PiktID settings).
 """
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -48,37 +49,36 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(log_dir: Path, *, workers: int = 2, threads: int = 4) -> tuple[subprocess.Popen, str]:
-    """gunicorn as the Procfile runs it (gthread, access log on); returns the process and its base URL."""
-    port = free_port()
-    log = (log_dir / "gunicorn.log").open("wb")
-    process = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--timeout",
-            "120",
-            "--access-logfile",
-            "-",
-        ],
+def procfile(name: str) -> str:
+    """The command of the Procfile's `name` process: the benchmarks run exactly what production runs."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip()
+    raise RuntimeError(f"the Procfile has no {name} process")
+
+
+def _spawn(command: str, log_path: Path, **env: str) -> subprocess.Popen:
+    """`command` through sh (the Procfile's ${VAR:-default} expansions), the venv's binaries first on PATH."""
+    return subprocess.Popen(
+        ["sh", "-c", f"exec {command}"],
         cwd=ROOT,
-        stdout=log,
+        env={**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", **env},
+        stdout=log_path.open("wb"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def start_web(log_dir: Path, *, workers: int = 2) -> tuple[subprocess.Popen, str]:
+    """The Procfile's web process on a free loopback port (WEB_CONCURRENCY = `workers`); process, base URL."""
+    port = free_port()
+    env = {"HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
+    process = _spawn(procfile("web"), log_dir / "web.log", **env)
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited; see {log_dir / 'gunicorn.log'}")
+            raise RuntimeError(f"the web process exited; see {log_dir / 'web.log'}")
         try:
             # Every worker must have loaded Django: ask a few times (a GET on the webhook answers 405).
             probe = f"{base_url}/webhooks/piktid/x/"
@@ -88,34 +88,17 @@ def start_gunicorn(log_dir: Path, *, workers: int = 2, threads: int = 4) -> tupl
             pass
         time.sleep(0.2)
     stop(process)
-    raise RuntimeError("gunicorn did not answer within 60 s")
+    raise RuntimeError("the web process did not answer within 60 s")
 
 
 def start_workers(count: int, log_dir: Path, *, interval: float = 1.0) -> list[subprocess.Popen]:
-    """`count` db_worker processes as the Procfile runs them (`--interval` = idle poll seconds)."""
-    processes = []
-    for number in range(count):
-        log = (log_dir / f"worker-{number}.log").open("wb")
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "manage.py",
-                    "db_worker",
-                    "--queue-name",
-                    "default",
-                    "--interval",
-                    str(interval),
-                    "--no-reload",
-                ],
-                cwd=ROOT,
-                env={**os.environ, "LOG_LEVEL": "INFO"},  # for the "Starting worker" line
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        )
-    return processes
+    """`count` of the Procfile's worker processes, with `--interval` (idle poll seconds) set to `interval`."""
+    command = procfile("worker")
+    command = re.sub(r"--interval[ =]\S+", f"--interval {interval:g}", command)
+    if "--interval" not in command:
+        command += f" --interval {interval:g}"
+    # INFO for the "Starting worker" line wait_for_workers looks for.
+    return [_spawn(command, log_dir / f"worker-{n}.log", LOG_LEVEL="INFO") for n in range(count)]
 
 
 def wait_for_workers(processes: list[subprocess.Popen], log_dir: Path) -> None:
@@ -124,13 +107,13 @@ def wait_for_workers(processes: list[subprocess.Popen], log_dir: Path) -> None:
     logs = [log_dir / f"worker-{number}.log" for number in range(len(processes))]
     while not all(b"Starting worker" in log.read_bytes() for log in logs):
         if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
-            raise RuntimeError(f"db_worker did not start; see {log_dir}")
+            raise RuntimeError(f"the workers did not start; see {log_dir}")
         time.sleep(0.1)
     time.sleep(1.1)
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its children (gunicorn's master and workers)."""
+    """User + system CPU seconds of a process and its descendants (the web server's master and workers)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total, pids = 0.0, [pid]
     while pids:
@@ -146,7 +129,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def stop(*processes: subprocess.Popen) -> None:
-    """SIGTERM to each process group we started (gunicorn's workers included), then wait."""
+    """SIGTERM to each process group we started (the web server's workers included), then wait."""
     for process in processes:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)

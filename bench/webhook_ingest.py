@@ -1,14 +1,14 @@
-"""Webhook ingest benchmark: signed PiktID deliveries to /webhooks/piktid/<key>/ under gunicorn on PostgreSQL.
+"""Webhook ingest benchmark: signed PiktID deliveries to /webhooks/piktid/<key>/, Procfile web, PostgreSQL.
 
     .venv/bin/python -m bench.webhook_ingest                       # 3000 deliveries, 16 connections
     .venv/bin/python -m bench.webhook_ingest --deliveries 6000 --connections 32
 
-gunicorn runs as the Procfile does (gthread, 2 workers × 4 threads, access log on) against a fresh
+The Procfile's web process runs as it is written there (`--web-workers` as WEB_CONCURRENCY) against a fresh
 PostgreSQL database (`--database`, dropped and re-created). A team is connected to the fake PiktID (token
 checked, webhook registered: the key and the secret are the real ones). `--jobs` running PiktID jobs of that
 team receive the events, round robin, so each delivery does what production does: verify the signature,
 record the EngineEvent once under the job's row lock, note the delivery on the connection, and insert the
-sync task and the notification-delete task rows (no db_worker runs: the rows stay queued).
+sync task and the notification-delete task rows (no worker runs: the rows stay queued).
 
 The client (this process) sends `--deliveries` batch_edit / image_result events with distinct ids over
 `--connections` keep-alive connections (httpx, one thread each), plus `--duplicates` of them sent a second
@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--duplicates", type=float, default=0.1, help="share of events delivered twice")
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=20, help="running PiktID jobs the events name")
-    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers (4 threads each)")
+    parser.add_argument("--web-workers", type=int, default=2, help="WEB_CONCURRENCY of the web process")
     parser.add_argument("--database", default="bench_h8", help="PostgreSQL database, dropped and re-created")
     args = parser.parse_args()
 
@@ -105,7 +105,7 @@ def main() -> None:
                 database=args.database, var_dir=work / "var", PIKTID_BASE_URL=fake.base_url
             )
             piktid_stack.fresh_database(args.database)
-            web, base_url = piktid_stack.start_gunicorn(work, workers=args.web_workers)
+            web, base_url = piktid_stack.start_web(work, workers=args.web_workers)
             try:
                 run(args, fake, base_url, web.pid)
             finally:
@@ -164,7 +164,7 @@ def run(args: argparse.Namespace, fake: FakePiktid, base_url: str, web_pid: int)
 
     print(
         f"{len(mixed)} deliveries ({len(events)} events + {len(repeats)} repeats) over {args.connections} "
-        f"connections to gunicorn ({args.web_workers} gthread workers × 4 threads) on PostgreSQL "
+        f"connections to `{piktid_stack.procfile('web')}` (WEB_CONCURRENCY={args.web_workers}) on PostgreSQL "
         f"{args.database}; {args.jobs} running jobs; warm-up {len(warmup)}"
     )
     print(f"throughput        {len(mixed) / wall:7.0f} deliveries/s ({wall:.2f} s)")
@@ -174,7 +174,7 @@ def run(args: argparse.Namespace, fake: FakePiktid, base_url: str, web_pid: int)
     )
     per = 1000 / len(mixed)
     print(
-        f"CPU per delivery  gunicorn {web_cpu * per:.1f} ms, client {own_cpu * per:.1f} ms "
+        f"CPU per delivery  web {web_cpu * per:.1f} ms, client {own_cpu * per:.1f} ms "
         f"(load average before the run {load:.1f} on {os.cpu_count()} cores)"
     )
     print(f"answers           {dict(sorted(statuses.items()))}")
