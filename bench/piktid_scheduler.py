@@ -274,7 +274,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="the Procfile's worker processes")
     parser.add_argument("--interval", type=float, default=1.0, help="the workers' idle poll (Procfile: 1)")
     parser.add_argument("--active-wait", type=int, help="PIKTID_ACTIVE_WAIT_S (default: the settings')")
-    parser.add_argument("--database", default="bench_h8", help="PostgreSQL database, dropped and re-created")
+    parser.add_argument("--database", default="bench_piktid", help="dropped and re-created")
     parser.add_argument("--skip-official", action="store_true")
     parser.add_argument("--timeline", action="store_true", help="print every accepted creation's time")
     args = parser.parse_args()

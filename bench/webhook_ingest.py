@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=20, help="running PiktID jobs the events name")
     parser.add_argument("--web-workers", type=int, default=2, help="WEB_CONCURRENCY of the web process")
-    parser.add_argument("--database", default="bench_h8", help="PostgreSQL database, dropped and re-created")
+    parser.add_argument("--database", default="bench_piktid", help="dropped and re-created")
     args = parser.parse_args()
 
     fake = FakePiktid(output_delay=None).start()
