@@ -13,12 +13,13 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import Team
+from accounts.models import PiktidAccountState, PiktidConnection, Team
 from batches.models import TeamBudget
 from packshots import instructions as schema
 from packshots.engines import is_remote
 from packshots.errors import PackshotError
 from packshots.models import Job
+from packshots.services.connections import piktid_credentials
 
 WARN_AT = 0.8
 _ACTIVE = (Job.Status.QUEUED, Job.Status.SUBMITTING, Job.Status.RUNNING)
@@ -147,3 +148,17 @@ def usage(team: Team, since: datetime) -> dict:
         },
         "days": sorted(((d, round(v, 1)) for d, v in by["day"].items()), reverse=True),
     }
+
+
+def last_balance(team: Team) -> dict | None:
+    """The PiktID account's balance as last read (the Team page refreshes it); None without a connection."""
+    credentials = piktid_credentials(team)
+    if credentials is None:
+        return None
+    row = (
+        PiktidConnection.objects.filter(team=team).first()
+        or PiktidAccountState.objects.filter(account_key=credentials.account_key).first()
+    )
+    if row is None or row.credits is None:
+        return {"credits": None, "checked_at": None}
+    return {"credits": row.credits, "checked_at": row.credits_checked_at}

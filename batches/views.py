@@ -263,6 +263,7 @@ def credit_usage(request: HtmxHttpRequest) -> HttpResponse:
             "usage": credits.usage(request.team, since),
             "days": days,
             "budget": credits.budget_status(request.team),
+            "balance": credits.last_balance(request.team),
             "budget_form": BudgetForm(initial={"monthly_credits": credits.budget_of(request.team)}),
         },
     )

@@ -250,3 +250,13 @@ def test_a_stranger_is_sent_to_log_in_before_a_zip_body_is_read(client, db):
 def test_the_list_shows_a_batch_whose_jobs_all_ended_as_finished(batch, member_client):
     page = member_client.get(reverse("batches:batch-list")).content.decode()
     assert "Finished" in page and batch.name in page
+
+
+def test_the_credits_page_shows_the_connected_accounts_last_balance(member_client, team, fake_piktid):
+    from packshots import services
+    from tests.piktid.fixtures import FAKE_TOKEN
+
+    assert "no PiktID connection" in member_client.get(reverse("batches:credits")).content.decode()
+    services.piktid_connect(team=team, user=None, token=FAKE_TOKEN, base_url=fake_piktid.base_url)
+    page = member_client.get(reverse("batches:credits")).content.decode()
+    assert "<strong>1000</strong> credits on the account" in page
