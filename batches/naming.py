@@ -180,3 +180,8 @@ def group_by_sku(paths: list[str], *, pattern: str = "") -> tuple[dict[str, list
             continue
         skus.setdefault(sku, []).append(path)
     return skus, unplaced
+
+
+def printable(value: str, limit: int = 200) -> str:
+    """A name as we may store and show it: control characters and lone surrogates become "?"."""
+    return "".join("?" if unicodedata.category(c) in ("Cc", "Cs") else c for c in value[:limit])

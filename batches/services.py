@@ -25,6 +25,7 @@ from batches.naming import (
     is_hidden,
     naming_errors,
     pattern_regex,
+    printable,
     render_name,
 )
 from packshots import instructions as schema
@@ -132,7 +133,11 @@ def batch_add_files(*, batch: Batch, files: list[tuple[str, File]]) -> list[str]
     refused = []
     cap = limits()
     room = cap.max_entries - batch.files.count()
-    for path, file in files:
+    for raw, file in files:
+        path = clean_path(raw[:500])
+        if path is None:
+            refused.append(f"{printable(raw)}: a name that points outside the folder; not kept.")
+            continue
         if room <= 0:
             refused.append(f"{path}: a batch takes at most {cap.max_entries:,} files.")
             continue
@@ -264,7 +269,7 @@ def _check_groups(batch: Batch, paths: list[str], opener, report: list[dict]) ->
 
 
 def _finish_check(batch: Batch, report: list[dict], error: str = "") -> None:
-    batch.report = report[:2000]
+    batch.report = [{"path": printable(r["path"]), "message": r["message"]} for r in report[:2000]]
     batch.sku_count = batch.skus.count()
     if not error and not batch.skus.filter(status=Sku.Status.READY).exists():
         error = "No SKU with a usable photo was found in these files."

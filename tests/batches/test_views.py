@@ -260,3 +260,21 @@ def test_the_credits_page_shows_the_connected_accounts_last_balance(member_clien
     services.piktid_connect(team=team, user=None, token=FAKE_TOKEN, base_url=fake_piktid.base_url)
     page = member_client.get(reverse("batches:credits")).content.decode()
     assert "<strong>1000</strong> credits on the account" in page
+
+
+def test_folder_paths_with_control_characters_or_climbing_are_refused_not_stored(member_client):
+    member_client.post(reverse("batches:batch-new-files"), {"name": "F", "project": "P", "source": "folder"})
+    batch = Batch.objects.get()
+    files = [SimpleUploadedFile("a.jpg", photo()), SimpleUploadedFile("b.jpg", photo())]
+    answer = member_client.post(
+        reverse("batches:batch-files", args=[batch.pk]),
+        {"files": files, "paths": ["S/a\x00.jpg", "../b.jpg"]},
+    )
+    assert answer.status_code == 200 and answer.content.decode().count("points outside") == 2
+    assert not batch.files.exists()
+
+
+def test_a_zip_entry_named_with_a_control_character_is_reported_printably(team, member):
+    batch = zip_batch(team, member, {"S/ok.jpg": photo(), "S/bell\x07name.txt": b"text"})
+    assert batch.status == Batch.Status.READY
+    assert [r["path"] for r in batch.report] == ["S/bell?name.txt"]
