@@ -20,6 +20,8 @@
       box.hidden = !on;
       box.querySelector("input").disabled = !on;
     });
+    // Folders name their SKUs; the pattern only matters for files named by SKU.
+    form.querySelector("[name=sku_pattern]").closest(".field").hidden = source === "folder";
   }
 
   async function preview(form) {
