@@ -112,3 +112,16 @@ def test_a_cleanly_segmented_photo_renders_without_warnings():
         [prepared], {"style": "white_cutout", "options": {"size": "1K"}}, variation=0, seed=1
     )
     assert output.warnings == () and not output.needs_review
+
+
+def test_a_transparent_background_in_png_gives_rgba_and_in_jpeg_a_warning(prepared):
+    instruction = {
+        "style": "white_cutout",
+        "background": {"text": "transparent"},
+        "options": {"format": "png"},
+    }
+    png = LocalEngine().render(prepared, instruction, variation=0, seed=1)
+    image = Image.open(io.BytesIO(png.data))
+    assert image.mode == "RGBA" and image.getpixel((0, 0))[3] == 0
+    jpeg = LocalEngine().render(prepared, {**instruction, "options": {"format": "jpg"}}, variation=0, seed=1)
+    assert any("needs PNG" in w for w in jpeg.warnings)

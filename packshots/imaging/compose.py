@@ -74,8 +74,12 @@ def compose(
     lighting: str = "",
     seed: int = 0,
     variation: int = 0,
+    transparent: bool = False,
 ) -> Image.Image:
-    """Render the packshot: exactly width×height RGB, deterministic for the same arguments."""
+    """Render the packshot: exactly width×height RGB, deterministic for the same arguments.
+
+    With `transparent`, an RGBA image instead: no background, the shadow as black of its own opacity.
+    """
     if style not in STYLES:
         raise ValueError(f"unknown style {style!r}")
     if framing not in FILL:
@@ -98,18 +102,39 @@ def compose(
     y = round((height - gh) / 2 - lift * height + jitter.dy * height)
     x, y = min(max(x, 0), max(width - gw, 0)), min(max(y, 0), max(height - gh, 0))
 
-    canvas = _background(
-        style, width, height, low_shape, background, color_palette, surface, lighting, seed, jitter
-    )
+    if transparent:
+        # Rendered over black and over white: the two differ exactly by what shows through, which gives
+        # the alpha (garment, plus the shadow as black of its own opacity) without a second code path.
+        black, white = (np.full((height, width, 3), v, np.uint8) for v in (0, 255))
+        canvases = (black, white)
+    else:
+        canvases = (
+            _background(
+                style, width, height, low_shape, background, color_palette, surface, lighting, seed, jitter
+            ),
+        )
     if shadow != "none":
         strength = jitter.shadow_strength * (0.7 if style == "white_cutout" else 1.0)
         strength *= 1.35 if "dramatic" in lighting else 0.75 if "soft" in lighting else 1.0
         low = (
             _shadow(shadow, alpha, (x / f, y / f, gw / f, gh / f), low_shape, jitter.shadow_angle) * strength
         )
-        _darken(canvas, low, f)
-    _paste(canvas, rgb, alpha, x, y, gw, gh)
-    return Image.fromarray(canvas)
+        for canvas in canvases:
+            _darken(canvas, low, f)
+    for canvas in canvases:
+        _paste(canvas, rgb, alpha, x, y, gw, gh)
+    if transparent:
+        return _unmix(*canvases)
+    return Image.fromarray(canvases[0])
+
+
+def _unmix(black: np.ndarray, white: np.ndarray) -> Image.Image:
+    """RGBA from the same layer composited over black and over white (see-through pixels stay white)."""
+    through = (white.astype(np.int16) - black).mean(2)
+    opacity = np.clip(255 - through, 0, 255)
+    colour = black.astype(np.float32) * 255 / np.maximum(opacity, 1)[..., None]
+    colour = np.where(opacity[..., None] > 0, np.clip(np.round(colour), 0, 255), 255).astype(np.uint8)
+    return Image.fromarray(np.dstack([colour, np.round(opacity).astype(np.uint8)]), "RGBA")
 
 
 def upscale_factor(cutout: Cutout, *, width: int, height: int, framing: str | None = None) -> float:

@@ -49,6 +49,9 @@ def _session(name: str, threads: int) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # The arena keeps the big network's peak activations for the life of the worker: measured 1.48 GB peak
+    # RSS with it, 0.83 GB without, for about the same time.
+    options.enable_cpu_mem_arena = False
     source = weights(name)
     if source is None:
         raise FileNotFoundError(f"weights of {name} are not installed")

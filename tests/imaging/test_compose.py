@@ -105,3 +105,26 @@ def test_unknown_style_is_refused(cutout):
 
 def test_4k_output_works(cutout):
     assert compose(cutout, style="flat_lay", width=4096, height=4096, surface="concrete").size == (4096, 4096)
+
+
+def test_transparent_output_is_rgba_with_a_clean_alpha_and_no_white_halo(cutout):
+    image = compose(cutout, style="white_cutout", width=600, height=600, shadow="none", transparent=True)
+    rgba = np.asarray(image)
+    assert image.mode == "RGBA"
+    assert rgba[0, 0, 3] == 0 and rgba[300, 300, 3] == 255
+    edge = (rgba[..., 3] > 20) & (rgba[..., 3] < 235)
+    assert edge.any()
+    # Edge pixels keep the garment's own colour (180, 40, 60): no white mixed in.
+    assert np.abs(rgba[edge][:, :3].astype(int) - (180, 40, 60)).max() <= 6
+
+
+def test_transparent_output_keeps_the_shadow_as_black_of_its_own_opacity(cutout):
+    def render(shadow: str) -> np.ndarray:
+        return np.asarray(
+            compose(cutout, style="white_cutout", width=600, height=600, shadow=shadow, transparent=True)
+        )
+
+    garment = render("none")[..., 3] > 0
+    rgba = render("contact")
+    shadow = rgba[~garment & (rgba[..., 3] > 5)]
+    assert len(shadow) > 100 and (shadow[:, :3] == 0).all()

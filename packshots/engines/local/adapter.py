@@ -61,6 +61,11 @@ class LocalEngine:
         factor = upscale_factor(cutout, width=width, height=height, framing=instruction.get("framing"))
         if factor > MAX_UPSCALE:
             warnings.append(f"source too small for {width}×{height}: the garment is upscaled {factor:.1f}×")
+        background = schema.design_text(instruction.get("background"))
+        transparent = "transparent" in background.lower()
+        if transparent and fmt != "png":
+            transparent = False
+            warnings.append("a transparent background needs PNG output: this JPEG has the style's background")
         image = imaging.compose(
             cutout,
             style=style,
@@ -68,12 +73,13 @@ class LocalEngine:
             height=height,
             framing=instruction.get("framing"),
             shadow=schema.effective_shadow(instruction),
-            background=schema.design_text(instruction.get("background")),
+            background=background,
             color_palette=schema.design_text(instruction.get("color_palette")),
             surface=schema.design_text(instruction.get("surface")) if style == "flat_lay" else "",
             lighting=schema.design_text(instruction.get("lighting")),
             seed=seed,
             variation=variation,
+            transparent=transparent,
         )
         return RenderedOutput(
             data=imaging.encode(image, fmt),
