@@ -185,6 +185,7 @@ def batch_check(*, batch_id: int) -> None:
         else:
             _check_files(batch, report)
     except archive.ArchiveError as exc:
+        _discard_skus(batch)  # all or nothing: a refused archive leaves no half-made SKUs behind
         _finish_check(batch, report, error=str(exc))
         return
     _finish_check(batch, report)
@@ -241,25 +242,28 @@ def _check_groups(batch: Batch, paths: list[str], opener, report: list[dict]) ->
         sku = Sku.objects.create(batch=batch, name=name)
         job = job_draft_create(project=batch.project, author=batch.author, engine=Job.Engine.LOCAL)
         sku.job = job
-        if len(sku_paths) > schema.MAX_IMAGES:
-            sku.warnings = [
-                f"{len(sku_paths)} photos; a job takes at most {schema.MAX_IMAGES}: "
-                f"used the first {schema.MAX_IMAGES} by name."
-            ]
-            for extra in sku_paths[schema.MAX_IMAGES :]:
-                report.append({"path": extra, "message": f"not used: {name} already has 10 photos"})
-            sku_paths = sku_paths[: schema.MAX_IMAGES]
+        kept = extra = 0
         for path in sku_paths:
+            if kept >= schema.MAX_IMAGES:  # the first 10 usable photos by name
+                report.append({"path": path, "message": f"not used: {name} already has 10 photos"})
+                extra += 1
+                continue
             try:
                 with opener(path) as fp:
                     upload_add(job=job, uploaded_by=batch.author, file=File(fp, name=path.rsplit("/", 1)[-1]))
-                photos += 1
+                kept += 1
             except archive.EntryError as exc:
                 report.append({"path": path, "message": str(exc)})
             except PackshotError as exc:
                 # upload_add names the file itself: "photo.txt: This file is not an image …"
                 report.append({"path": path, "message": str(exc).split(": ", 1)[-1]})
-        if not job.uploads.exists():
+        if extra:
+            sku.warnings = [
+                f"More than {schema.MAX_IMAGES} photos; a job takes at most {schema.MAX_IMAGES}: "
+                f"used the first {schema.MAX_IMAGES} by name ({extra} not used)."
+            ]
+        photos += kept
+        if not kept:
             job_discard(job=job)
             sku.job = None
             sku.status = Sku.Status.REJECTED

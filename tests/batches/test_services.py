@@ -50,6 +50,15 @@ def test_a_sku_with_more_than_ten_photos_uses_the_first_ten_with_a_warning(team,
     assert {r["path"] for r in batch.report} == {"BIG/10.jpg", "BIG/11.jpg"}
 
 
+def test_a_file_that_is_no_photo_does_not_take_one_of_the_ten_places(team, member):
+    entries = {f"BIG/{i:02d}.jpg": photo() for i in range(11)}
+    entries["BIG/00.jpg"] = b"not a photo"
+    batch = zip_batch(team, member, entries)
+    sku = batch.skus.get()
+    assert sku.job.uploads.count() == 10 and sku.warnings == []
+    assert [r["path"] for r in batch.report] == ["BIG/00.jpg"]
+
+
 def test_files_named_by_sku_are_grouped_by_the_pattern(team, member):
     entries = {
         "A100_front.jpg": photo(),
