@@ -26,3 +26,6 @@ accesslog = "-"
 # opened per request. Workers, CLI and listener keep their persistent connection (DB_CONN_MAX_AGE).
 os.environ.setdefault("DB_CONN_MAX_AGE", "0")
 os.environ.setdefault("DB_POOL", "true")
+# gunicorn's runtime control socket (for `gunicornc`) is one path per user: several servers on one machine
+# (tests, benchmarks, replicas sharing a home) would take it from each other. Unused here.
+control_socket_disable = True
