@@ -215,9 +215,12 @@ def test_viewers_see_the_gallery_without_review_or_regenerate(viewer_client, tea
 def test_the_jobs_list_shows_and_filters_jobs_that_need_review(member_client, team, member):
     waiting = finished_job(team=team, user=member, flagged=[(0, 0)])
     fine = finished_job(team=team, user=member)
+    everything = member_client.get(reverse("packshots:job-list")).text
+    assert f"#{waiting.pk}<" in everything and f"#{fine.pk}<" in everything
+    assert '<a href="?status=needs_review">Needs review</a>' in everything  # one click away
     listing = member_client.get(reverse("packshots:job-list") + "?status=needs_review").text
     assert f"#{waiting.pk}<" in listing and f"#{fine.pk}<" not in listing
-    assert "Needs review" in listing
+    assert '<span class="status status-needs_review">Needs review</span>' in listing
 
 
 @pytest.mark.parametrize("name", ["job-review", "result-regenerate"])
