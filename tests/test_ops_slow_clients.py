@@ -9,7 +9,7 @@ import zipfile
 import httpx
 import pytest
 
-from tests import ops_stack
+from tests import factories, ops_stack
 
 SLOW_HEADERS, SLOW_UPLOADS, SLOW_ZIPS = 17, 17, 16
 RUN_S = 12  # every slow client gives up after this long, whatever happens
@@ -130,3 +130,39 @@ def test_fifty_slow_clients_leave_the_production_server_answering_within_a_secon
     slowest = max(seconds for _, _, seconds in probes)
     assert slowest < 1.0, probes
     assert len(sizes) == 2 and sizes[-1] == 8 << 20
+
+
+@pytest.mark.slow
+def test_uploads_through_the_production_command_keep_csrf_and_the_size_caps(tmp_path):
+    env = ops_stack.server_env(tmp_path / "var", PACKSHOT_MAX_UPLOAD_MB="1")
+    ops_stack.manage(env, "migrate", "--noinput")
+    ops_stack.manage(env, "collectstatic", "--noinput", "-v0")
+    seeded = ops_stack.seed(env)
+    draft = ops_stack.python(
+        env,
+        "from accounts.models import Team\nfrom tests import factories\n"
+        "print(factories.make_draft(team=Team.objects.get(slug='ops-1'), photos=0).pk)",
+    ).split()[-1]
+    process, base = ops_stack.start_web(env, tmp_path / "web.log")
+    try:
+        with httpx.Client(base_url=base, cookies={"sessionid": seeded["session"]}, timeout=30) as http:
+            url = f"/jobs/{draft}/wizard/photos/"
+            assert http.get(url).status_code == 200
+            token = {"X-CSRFToken": http.cookies["csrftoken"]}
+            photo = ("front.jpg", factories.photo_bytes(), "image/jpeg")
+            too_big = ("huge.jpg", b"\xff\xd8" + b"x" * (1 << 20), "image/jpeg")
+
+            forged = http.post(url, files={"photos": photo})
+            stored = http.post(url, files={"photos": photo}, headers=token)
+            dropped = http.post(url, files={"photos": too_big}, headers={**token, "HX-Request": "true"})
+            # The cap at 1 MB a photo: 10 photos + 1 MB = 11 MB; 12 MB is answered 413 before it is read.
+            refused = http.post(url, content=b"x" * (12 << 20), headers=token)
+            page = http.get(url).text
+    finally:
+        ops_stack.stop(process)
+
+    assert forged.status_code == 403
+    assert stored.status_code == 302
+    assert dropped.status_code == 200 and "huge.jpg" in dropped.text  # named with its reason, not stored
+    assert refused.status_code == 413
+    assert page.count("front.jpg") >= 1 and "huge.jpg" not in page
