@@ -11,6 +11,7 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult, get_date_max
 
+from packshots.models import WorkerHeartbeat
 from packshots.services import health
 
 
@@ -28,7 +29,11 @@ def test_a_healthy_app_answers_200_to_anyone_without_login(client, db):
     assert response["Cache-Control"].startswith("max-age=0")
     assert response.json() == {
         "status": "ok",
-        "checks": {"database": "ok", "storage": "ok", "queue": {"ok": True, "ready": 0, "oldest_ready_s": 0}},
+        "checks": {
+            "database": "ok",
+            "storage": "ok",
+            "queue": {"ok": True, "ready": 0, "oldest_ready_s": 0, "workers": 0},
+        },
     }
 
 
@@ -96,7 +101,12 @@ def test_a_task_waiting_longer_than_allowed_makes_the_app_unhealthy(client, db, 
     response = client.get("/healthz")
 
     assert response.status_code == 503
-    assert response.json()["checks"]["queue"] == {"ok": False, "ready": 1, "oldest_ready_s": 1200}
+    assert response.json()["checks"]["queue"] == {
+        "ok": False,
+        "ready": 1,
+        "oldest_ready_s": 1200,
+        "workers": 0,
+    }
 
 
 def test_a_delayed_task_counts_from_its_run_after_not_from_when_it_was_enqueued(client, db, settings):
@@ -138,3 +148,11 @@ def test_piktid_reachable_when_its_server_answers(client, db, settings, fake_pik
 def test_healthz_is_get_only_and_keeps_csrf_protection(client, db):
     assert client.post("/healthz").status_code == 405
     assert not getattr(resolve(reverse("healthz")).func, "csrf_exempt", False)
+
+
+def test_workers_with_a_recent_heartbeat_are_counted(client, db, settings):
+    settings.PACKSHOT_WORKER_DEAD_AFTER_S = 30
+    WorkerHeartbeat.objects.create(worker_id="alive", last_seen=timezone.now() - timedelta(seconds=5))
+    WorkerHeartbeat.objects.create(worker_id="dead", last_seen=timezone.now() - timedelta(minutes=5))
+
+    assert client.get("/healthz").json()["checks"]["queue"]["workers"] == 1

@@ -92,7 +92,20 @@ def _queue() -> dict:
         log.exception("Health check queue failed", extra={"check": "queue"})
         return {"ok": False}
     age = max(0, int((timezone.now() - oldest) / timedelta(seconds=1))) if oldest else 0
-    return {"ok": age <= settings.PACKSHOT_HEALTH_QUEUE_MAX_AGE_S, "ready": count, "oldest_ready_s": age}
+    return {
+        "ok": age <= settings.PACKSHOT_HEALTH_QUEUE_MAX_AGE_S,
+        "ready": count,
+        "oldest_ready_s": age,
+        "workers": _workers_alive(),
+    }
+
+
+def _workers_alive() -> int:
+    """Task workers (`manage.py worker`) whose heartbeat is recent; informational: the queue's age decides."""
+    from packshots.models import WorkerHeartbeat
+
+    since = timezone.now() - timedelta(seconds=settings.PACKSHOT_WORKER_DEAD_AFTER_S)
+    return WorkerHeartbeat.objects.filter(last_seen__gte=since).count()
 
 
 def _piktid_configured() -> bool:
