@@ -126,6 +126,7 @@ class Job(models.Model):
     account_key = models.CharField(max_length=64, blank=True, db_index=True)
     remote_status = models.CharField(max_length=30, blank=True)
     last_event_at = models.DateTimeField(null=True, blank=True)
+    sync_requested_at = models.DateTimeField(null=True, blank=True)  # coalesces bursts of PiktID news
     submit_attempts = models.PositiveSmallIntegerField(default=0)
     submit_requested_at = models.DateTimeField(null=True, blank=True)
     waiting_reason = models.CharField(max_length=300, blank=True)

@@ -10,6 +10,7 @@ from functools import partial
 
 from django.db import transaction
 from django.tasks import Task, default_task_backend
+from django_tasks_db.backend import DatabaseBackend
 
 _TASKS: dict[str, Task] = {}
 
@@ -36,4 +37,9 @@ def enqueue(name: str, *, run_after: datetime | None = None, **kwargs) -> None:
     task = _TASKS[name]
     if run_after is not None:
         task = task.using(run_after=run_after)
-    transaction.on_commit(partial(task.enqueue, **kwargs))
+    if transaction.get_connection().in_atomic_block and isinstance(task.get_backend(), DatabaseBackend):
+        # The database queue's task row commits or rolls back with the work itself: the same guarantee as
+        # on_commit, without a second commit per request.
+        task.enqueue(**kwargs)
+    else:
+        transaction.on_commit(partial(task.enqueue, **kwargs))

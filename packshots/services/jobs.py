@@ -387,25 +387,26 @@ def engine_event_apply(
     """
     with transaction.atomic():
         job = None
-        if job_id is not None:
-            # One event at a time per job: two outputs finishing together must not both count N-1 of N done
-            # and leave the job running forever (PostgreSQL with several workers).
+        if job_id is not None and output is not None:
+            # One output at a time per job: two outputs finishing together must not both count N-1 of N done
+            # and leave the job running forever (PostgreSQL with several workers). An event without an
+            # output (a notification) changes no output and takes no lock: webhooks stay fast.
             job = Job.objects.select_for_update().get(pk=job_id)
         try:
             with transaction.atomic():
                 EngineEvent.objects.create(
                     source=source,
                     event_id=event_id[:200],
-                    job=job,
+                    job_id=job_id,
                     name=name[:50],
                     payload=payload if payload is not None else (output.__dict__ if output else {}),
                 )
         except IntegrityError:
             return False
+        if job_id is not None:
+            Job.objects.filter(pk=job_id).update(last_event_at=timezone.now())
         if job is not None:
-            Job.objects.filter(pk=job.pk).update(last_event_at=timezone.now())
-            if output is not None:
-                _apply_output(job, output)
+            _apply_output(job, output)
     return True
 
 

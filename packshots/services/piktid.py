@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -50,7 +51,7 @@ from packshots.engines.piktid.errors import (
 from packshots.engines.piktid.webhooks import parse_event, verify
 from packshots.errors import JobStateError, PackshotError
 from packshots.imaging.convert import to_png
-from packshots.models import EngineEvent, Job, PiktidAccount, PiktidCreation, Project, Result
+from packshots.models import Job, PiktidAccount, PiktidCreation, Project, Result
 from packshots.services.connections import (
     PiktidCredentials,
     account_key_for,
@@ -127,21 +128,26 @@ def limiter_acquire(*, job: Job, account_key: str) -> Wait | None:
             _active_jobs(account_key, exclude=job.pk)
             + in_flight.exclude(job__status__in=[Job.Status.SUBMITTING, Job.Status.RUNNING]).count()
         )
-        ahead = _jobs_ahead(job, account_key, now)
+        # Jobs that already hold a slot are counted in `creations` and `active`, not again as ahead.
+        ahead = _jobs_ahead(job, account_key, now, exclude=in_flight.values("job_id"))
         free = min(settings.PIKTID_CREATE_LIMIT - creations, settings.PIKTID_ACTIVE_LIMIT - active)
         if free > ahead:
             PiktidCreation.objects.create(account_key=account_key, job=job, created_at=now)
             Job.objects.filter(pk=job.pk).update(waiting_reason="", updated_at=now)
             return None
-        if settings.PIKTID_ACTIVE_LIMIT - active <= ahead:
+        if settings.PIKTID_CREATE_LIMIT - creations <= ahead:
+            # This job's slot frees when the (k)th oldest creation of the window ages out (the jobs ahead take
+            # the earlier ones); past the window's creations, re-check one window from now.
+            stamps = sorted((sent or made) for sent, made in recent.values_list("sent_at", "created_at"))
+            k = creations + ahead - settings.PIKTID_CREATE_LIMIT + 1
+            wake = stamps[k - 1] + window if k <= len(stamps) else now + window
+            # Our stamps are taken before the request leaves; PiktID counts on arrival: keep a margin.
+            margin = max(0.05, settings.PIKTID_CREATE_WINDOW_S / 120)
+            seconds = max(0.05, (wake - now).total_seconds() + margin)
+            why = f"{creations} jobs were created in the last {settings.PIKTID_CREATE_WINDOW_S} s"
+        else:
             seconds = float(settings.PIKTID_ACTIVE_WAIT_S)
             why = f"{active} PiktID jobs of this account are running (limit {settings.PIKTID_ACTIVE_LIMIT})"
-        else:
-            # The next slot frees when the oldest creation of the window ages out.
-            oldest = recent.order_by("created_at").values_list("sent_at", "created_at").first()
-            stamp = (oldest[0] or oldest[1]) if oldest else now
-            seconds = max(0.5, (stamp + window - now).total_seconds() + 0.05)
-            why = f"{creations} jobs were created in the last {settings.PIKTID_CREATE_WINDOW_S} s"
         ahead_text = f"{ahead} job{'s' if ahead != 1 else ''} ahead" if ahead else "next in line"
         reason = f"Waiting for PiktID's limit: {ahead_text} ({why})."
         Job.objects.filter(pk=job.pk).update(waiting_reason=reason[:300], updated_at=now)
@@ -180,7 +186,7 @@ def _active_jobs(account_key: str, *, exclude: int) -> int:
     )
 
 
-def _jobs_ahead(job: Job, account_key: str, now: datetime) -> int:
+def _jobs_ahead(job: Job, account_key: str, now: datetime, exclude=()) -> int:
     """Queued jobs of the same account that were queued earlier and are still being looked after."""
     return (
         Job.objects.filter(
@@ -191,6 +197,7 @@ def _jobs_ahead(job: Job, account_key: str, now: datetime) -> int:
             updated_at__gt=now - WAITER_TTL,
         )
         .exclude(pk=job.pk)
+        .exclude(pk__in=exclude)
         .count()
     )
 
@@ -762,25 +769,49 @@ def _later(seconds: float) -> datetime | None:
 # ---------------------------------------------------------------- notifications (webhook, SSE)
 
 
-def piktid_notification_handle(*, account_key: str, notification: Notification) -> int | None:
-    """Record one PiktID notification once and queue the sync of the job it names; returns that job's id.
+class Handled(NamedTuple):
+    job_id: int | None  # our job the notification is about, if any
+    fresh: bool  # first time we see this notification
+
+
+def piktid_notification_handle(*, account_key: str, notification: Notification) -> Handled:
+    """Record one PiktID notification once and queue the sync of the job it names.
 
     The job is found through our own (account, remote job id) mapping, never through ids alone, so an
-    event can only ever touch a job of the account it came from. Repeats are recorded once and ignored.
+    event can only ever touch a job of the account it came from. Repeats are recorded once and ignored;
+    bursts of news about one job ask for one sync (PiktID's results are read whole by it), except that
+    news of the job's end always asks for one.
     """
     data = notification.data if isinstance(notification.data, dict) else {}
     remote_job_id = str(data.get("id_task") or data.get("job_id") or "")[:200]
     job = _job_of_account(account_key, remote_job_id) if remote_job_id else None
-    fresh = engine_event_apply(
-        source=f"piktid:{account_key[:12]}",
-        event_id=str(notification.id),
-        job_id=job.pk if job else None,
-        name=notification.name,
-        payload={"data": data, "timestamp": notification.timestamp},
+    with transaction.atomic():
+        fresh = engine_event_apply(
+            source=f"piktid:{account_key[:12]}",
+            event_id=str(notification.id),
+            job_id=job.pk if job else None,
+            name=notification.name,
+            payload={"data": data, "timestamp": notification.timestamp},
+        )
+        if fresh and job is not None and notification.name in ("batch_edit", "image_result"):
+            ends = notification.name == "batch_edit" and data.get("status") in TERMINAL_JOB_STATUSES
+            if ends or _sync_not_asked_lately(job.pk):
+                queue.enqueue("piktid_sync_task", job_id=job.pk)
+    return Handled(job.pk if job else None, fresh)
+
+
+SYNC_COALESCE = timedelta(seconds=2)
+
+
+def _sync_not_asked_lately(job_id: int) -> bool:
+    """One sync per job per SYNC_COALESCE: a conditional UPDATE decides it, across processes."""
+    now = timezone.now()
+    return (
+        Job.objects.filter(pk=job_id)
+        .filter(Q(sync_requested_at__isnull=True) | Q(sync_requested_at__lt=now - SYNC_COALESCE))
+        .update(sync_requested_at=now)
+        == 1
     )
-    if fresh and job is not None and notification.name in ("batch_edit", "image_result"):
-        queue.enqueue("piktid_sync_task", job_id=job.pk)
-    return job.pk if job else None
 
 
 def _job_of_account(account_key: str, remote_job_id: str) -> Job | None:
@@ -794,12 +825,6 @@ def _job_of_account(account_key: str, remote_job_id: str) -> Job | None:
     if account_key == environment:
         owners |= Q(team__piktid_connection__isnull=True)
     return Job.objects.filter(owners, engine=Job.Engine.PIKTID, remote_job_id=remote_job_id).first()
-
-
-def piktid_notification_seen(*, account_key: str, notification_id: int) -> bool:
-    return EngineEvent.objects.filter(
-        source=f"piktid:{account_key[:12]}", event_id=str(notification_id)
-    ).exists()
 
 
 # ---------------------------------------------------------------- regenerate
@@ -880,12 +905,12 @@ def piktid_webhook_receive(*, key: str, body: bytes, signature: str | None) -> i
     account_key = (
         PiktidConnection.objects.filter(team=team).values_list("account_key", flat=True).first() or ""
     )
-    before = piktid_notification_seen(account_key=account_key, notification_id=notification.id)
-    job_id = piktid_notification_handle(account_key=account_key, notification=notification)
+    handled = piktid_notification_handle(account_key=account_key, notification=notification)
     piktid_delivery_record(team=team, status=f"200 {notification.name}")
-    if job_id is not None and not before:
+    if handled.job_id is not None and handled.fresh:
         # Only notifications about our jobs are consumed: others may be another integration's to read.
         queue.enqueue("piktid_notification_delete_task", team_id=team.pk, notification_id=notification.id)
+    job_id = handled.job_id
     return job_id
 
 
