@@ -156,3 +156,10 @@ def test_workers_with_a_recent_heartbeat_are_counted(client, db, settings):
     WorkerHeartbeat.objects.create(worker_id="dead", last_seen=timezone.now() - timedelta(minutes=5))
 
     assert client.get("/healthz").json()["checks"]["queue"]["workers"] == 1
+
+
+def test_the_health_probe_is_answered_over_plain_http_even_with_https_redirects(client, db, settings):
+    settings.SECURE_SSL_REDIRECT = True
+
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/accounts/login/").status_code == 301
