@@ -196,7 +196,7 @@ def test_cli_reports_a_crash_as_a_failed_job_with_a_clean_error(demo, garment_fo
         call_command(
             "create_packshot", "--input-folder", str(garment_folder), "--output-folder", "/tmp/cli-crash"
         )
-    assert "disk full" in str(info.value)
+    assert "Internal error while rendering (RuntimeError)" in str(info.value)
     job = Job.objects.get()
     assert job.status == Job.Status.FAILED
     assert set(job.results.values_list("status", flat=True)) == {"failed"}
