@@ -23,7 +23,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from packshots.imaging import compose, encode, load_image, segment
+from packshots.imaging import available_networks, compose, encode, load_image, segment
 
 README = Path(__file__).with_name("README.md")
 MARKERS = ("<!-- figures:start -->", "<!-- figures:end -->")
@@ -79,10 +79,14 @@ def main() -> None:
         README.write_text(text[:start] + "\n" + table + "\n" + text[end:])
 
 
+CPU: dict[int, list[float]] = defaultdict(list)  # CPU seconds of this process, keyed by id(bucket)
+
+
 def _timed[T](bucket: list[float], work: Callable[[], T]) -> T:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = work()
     bucket.append(time.perf_counter() - start)
+    CPU[id(bucket)].append(time.process_time() - cpu)
     return result
 
 
@@ -99,15 +103,20 @@ def _table(times: dict[str, list[float]], rss: dict[str, float], n: int, args, r
         return sorted(values)[min(len(values) - 1, round(0.9 * (len(values) - 1)))]
 
     cpu = re.sub(r"\s+", " ", platform.processor() or platform.machine())
+    load = os.getloadavg()[0]
     lines = [
         f"Measured {datetime.date.today():%Y-%m-%d} on {os.cpu_count()} cores ({cpu}), Python "
         f"{platform.python_version()}; {n} photos × {args.repeat} repeats, "
-        f"onnxruntime threads={args.threads}.",
+        f"onnxruntime threads={args.threads}, networks: {'+'.join(available_networks())}; load average "
+        f"{load:.1f} at the end (other work shares the cores: medians are inflated, min is the best case).",
         "",
-        "| stage | median s | p90 s |",
-        "|---|---:|---:|",
+        "| stage | median s | p90 s | min s | median CPU s |",
+        "|---|---:|---:|---:|---:|",
     ]
-    lines += [f"| {name} | {statistics.median(v):.3f} | {p90(v):.3f} |" for name, v in sorted(times.items())]
+    for name, v in sorted(times.items()):
+        cpu = CPU.get(id(v))
+        cpu_text = f"{statistics.median(cpu):.3f}" if cpu else "–"
+        lines.append(f"| {name} | {statistics.median(v):.3f} | {p90(v):.3f} | {min(v):.3f} | {cpu_text} |")
     lines += [
         "",
         f"Peak RSS: {rss['photo']:.0f} MB after the ~400 px photos, "
