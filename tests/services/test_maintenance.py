@@ -62,7 +62,10 @@ def test_resume_jobs_fails_a_dead_workers_task_row_and_finishes_its_job(db_tasks
     for _ in range(2):
         call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
     job.refresh_from_db()
-    assert job.status == Job.Status.COMPLETED and job.results.filter(status="completed").count() == 2
+    assert (
+        job.status in (Job.Status.COMPLETED, Job.Status.NEEDS_REVIEW)
+        and job.results.filter(status="completed").count() == 2
+    )
 
 
 @pytest.mark.django_db(transaction=True)

