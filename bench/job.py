@@ -36,7 +36,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
+    from django.core.management import CommandError, call_command
 
     from packshots.models import Job, Result
 
@@ -52,16 +52,22 @@ def main() -> None:
         for path in photos[run * args.photos : (run + 1) * args.photos]:
             shutil.copy(path, folder / path.name)
         started = time.perf_counter()
+        verdict = "completed"
         with redirect_stdout(io.StringIO()):
-            call_command(
-                "create_packshot",
-                "--input-folder",
-                str(folder),
-                "--output-folder",
-                str(workdir / f"out-{run}"),
-                "--instructions-file",
-                str(args.instructions_file),
-            )
+            try:
+                call_command(
+                    "create_packshot",
+                    "--input-folder",
+                    str(folder),
+                    "--output-folder",
+                    str(workdir / f"out-{run}"),
+                    "--instructions-file",
+                    str(args.instructions_file),
+                )
+            except CommandError as exc:
+                if exc.returncode != 2:  # 2: the job finished but needs review (flagged outputs)
+                    raise
+                verdict = "needs review"
         elapsed = time.perf_counter() - started
         job = Job.objects.latest("pk")
         prepare_seconds = (job.started_at - job.queued_at).total_seconds()  # queued → running = segmentation
@@ -70,7 +76,8 @@ def main() -> None:
         per_output.append((elapsed - prepare_seconds) / outputs)
         prepare_share.append(prepare_seconds)
         print(
-            f"run {run + 1}: {elapsed:.2f} s for {outputs} outputs ({prepare_seconds:.2f} s preparing photos)"
+            f"run {run + 1}: {elapsed:.2f} s for {outputs} outputs "
+            f"({prepare_seconds:.2f} s preparing photos), {verdict}"
         )
 
     print(f"\njob: {args.photos} photos, {outputs} outputs, {args.repeat} runs on 2 cores")
