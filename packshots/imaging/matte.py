@@ -236,17 +236,54 @@ def border_model_mask(rgb: np.ndarray, *, dist: np.ndarray | None = None) -> np.
     return fill_holes(mask, np.zeros(mask.shape, np.float32))
 
 
-def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """He et al.'s guided filter with a grey guide (box filters only, so no opencv-contrib needed)."""
+def guided_filter(
+    guide: np.ndarray, src: np.ndarray, radius: int, eps: float, *, subsample: int = 1
+) -> np.ndarray:
+    """He et al.'s guided filter with a grey guide (box filters only, so no opencv-contrib needed).
+
+    With `subsample` > 1 the linear coefficients are computed on copies that much smaller and upsampled
+    (He & Sun's fast guided filter): at 12 MP the box filters were half of segmentation's time.
+    """
+    if subsample > 1:
+        small = (max(1, guide.shape[1] // subsample), max(1, guide.shape[0] // subsample))
+        g = cv2.resize(guide, small, interpolation=cv2.INTER_AREA)
+        p = cv2.resize(src, small, interpolation=cv2.INTER_AREA)
+        radius = max(1, round(radius / subsample))
+    else:
+        g, p = guide, src
     size = (2 * radius + 1, 2 * radius + 1)
 
     def mean(x: np.ndarray) -> np.ndarray:
         return cv2.boxFilter(x, cv2.CV_32F, size, borderType=cv2.BORDER_REFLECT)
 
-    mean_i, mean_p = mean(guide), mean(src)
-    a = (mean(guide * src) - mean_i * mean_p) / (mean(guide * guide) - mean_i * mean_i + eps)
+    mean_i, mean_p = mean(g), mean(p)
+    a = (mean(g * p) - mean_i * mean_p) / (mean(g * g) - mean_i * mean_i + eps)
     b = mean_p - a * mean_i
-    return mean(a) * guide + mean(b)
+    mean_a, mean_b = mean(a), mean(b)
+    if subsample > 1:
+        full = guide.shape[1::-1]
+        mean_a = cv2.resize(mean_a, full, interpolation=cv2.INTER_LINEAR)
+        mean_b = cv2.resize(mean_b, full, interpolation=cv2.INTER_LINEAR)
+    return mean_a * guide + mean_b
+
+
+def edge_band(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Pixels within about `radius` of the mask's outline, either side.
+
+    A wide morphology at 12 MP is slow, so past a few pixels it runs on a copy shrunk to keep the radius
+    near 3 and is scaled back: the band is only a region to work in, its exact border does not matter.
+    """
+    step = max(1, radius // 3)
+    if step == 1:
+        return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_GRADIENT, disk(radius)) > 0
+    h, w = mask.shape
+    small = cv2.resize(
+        mask.astype(np.float32), (max(1, w // step), max(1, h // step)), interpolation=cv2.INTER_AREA
+    )
+    band = cv2.morphologyEx(
+        (small > 0.5).astype(np.uint8), cv2.MORPH_GRADIENT, disk(round(radius / step) + 1)
+    )
+    return cv2.resize(band, (w, h), interpolation=cv2.INTER_NEAREST) > 0
 
 
 def refine_edges(rgb: np.ndarray, coarse: np.ndarray, *, scale: float) -> np.ndarray:
@@ -256,13 +293,13 @@ def refine_edges(rgb: np.ndarray, coarse: np.ndarray, *, scale: float) -> np.nda
     that is how far off the upscaled edge can be.
     """
     radius = max(2, round(2 * scale))
-    hard = (coarse > 0.5).astype(np.uint8)
-    band = cv2.morphologyEx(hard, cv2.MORPH_GRADIENT, disk(radius)) > 0
+    band = edge_band(coarse > 0.5, radius)
     if not band.any():
         return coarse
     y0, y1, x0, x1 = bounding_box(band, pad=2 * radius + 1)
     grey = cv2.cvtColor(rgb[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
-    fine = np.clip(guided_filter(grey, coarse[y0:y1, x0:x1], radius, 5e-3), 0, 1)
+    fine = guided_filter(grey, coarse[y0:y1, x0:x1], radius, 5e-3, subsample=max(1, round(scale / 2)))
+    fine = np.clip(fine, 0, 1)
     alpha = coarse.copy()
     sub = band[y0:y1, x0:x1]
     alpha[y0:y1, x0:x1][sub] = fine[sub]
@@ -297,9 +334,8 @@ def choke_background_edge(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     that stay opaque but carry the background's tint (JPEG bleeds colour ~2 px) become a hair transparent,
     so `decontaminate` cleans their colour too.
     """
-    solid = (alpha > 0.5).astype(np.uint8)
     reach = max(3, round(0.006 * max(alpha.shape)))
-    band = (cv2.morphologyEx(solid, cv2.MORPH_GRADIENT, disk(reach)) > 0) & (alpha > 0.01)
+    band = edge_band(alpha > 0.5, reach) & (alpha > 0.01)
     if not band.any():
         return alpha
     background, garment, ys, xs = _local_means(rgb, alpha, band)
