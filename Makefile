@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run install models test test-sqlite test-postgres lint browser-deps postgres bench bench-piktid clean
+.PHONY: run install models test test-fast test-sqlite test-postgres lint browser-deps postgres bench bench-piktid clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV)
@@ -51,6 +51,10 @@ test-postgres: install postgres
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 --dist loadfile -m "not pure and not browser"
 
 test: lint test-sqlite test-postgres
+
+# The quick loop while developing: SQLite only, without the slow real-photo and browser tests.
+test-fast: install
+	$(BIN)/pytest -n 2 --dist loadfile -m "not slow and not browser"
 
 bench: install
 	$(BIN)/python -m bench.imaging --images ../shared/garments
