@@ -1,13 +1,15 @@
 """Team-scoped reads: views never query a model unscoped."""
 
+from datetime import timedelta
 from functools import cache
 
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Team
 from packshots import instructions as schema
-from packshots.models import Job, Preset, Project, Result, Upload
+from packshots.models import Job, Preset, Project, Result, Upload, WorkerHeartbeat
 
 
 def projects_for_team(team: Team) -> QuerySet[Project]:
@@ -200,3 +202,29 @@ def gallery_since(results: list[Result]) -> int:
 
 def results_changed_since(results: list[Result], since: int) -> list[Result]:
     return [r for r in results if result_stamp(r) > since]
+
+
+def local_queue_state(job: Job) -> dict | None:
+    """Where a queued local job stands in the task queue, told honestly: tasks ahead of it and live workers.
+
+    Only for the database task queue (a worker's heartbeat says it is alive; `manage.py worker`). None when
+    there is nothing to say (the job is not waiting, or another queue backend runs the tasks).
+    """
+    from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    if job.engine != Job.Engine.LOCAL or job.status != Job.Status.QUEUED:
+        return None
+    if not isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend):
+        return None
+    now = timezone.now()
+    workers = WorkerHeartbeat.objects.filter(last_seen__gt=now - timedelta(seconds=30)).count()
+    ready = DBTaskResult.objects.ready()
+    mine = (
+        ready.filter(task_path="packshots.tasks.job_process_task", args_kwargs__kwargs__job_id=job.pk)
+        .order_by("enqueued_at")
+        .first()
+    )
+    ahead = ready.filter(enqueued_at__lt=mine.enqueued_at).count() if mine else None
+    return {"workers": workers, "ahead": ahead}

@@ -22,6 +22,7 @@ from packshots.selectors import (
     jobs_for_team,
     latest_results,
     latest_rows,
+    local_queue_state,
     result_stamp,
     results_for_team,
 )
@@ -58,6 +59,7 @@ def status_context(job: Job, results: list, *, can_edit: bool) -> dict:
         "is_live": not job.is_terminal or any(not r.is_done for r in results),
         "can_decide": can_edit and job.can_regenerate,  # approve, reject, regenerate: finished jobs only
         "queue_position": services.queue_position(job),
+        "local_queue": local_queue_state(job),
         "review_url": reverse("packshots:job-review", args=[job.pk]),
         "job_key": f"job-{job.pk}",
     }

@@ -98,3 +98,23 @@ def test_a_dead_workers_render_is_released_and_handed_over_again(recorded_tasks,
     assert list(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == ["alive"]
     with TestCase.captureOnCommitCallbacks(execute=True):
         assert services.workers_reap(dead_after=timedelta(seconds=30)) == []  # nothing twice
+
+
+def test_a_queued_job_says_how_many_tasks_are_ahead_and_whether_a_worker_runs(team, member, member_client):
+    from tests.services.test_worker import DB_TASKS
+
+    with override_settings(TASKS=DB_TASKS):
+        _forget_task_backends()
+        try:
+            first = factories.make_draft(team=team, user=member, instructions=[factories.WHITE_CUTOUT])
+            second = factories.make_draft(team=team, user=member, instructions=[factories.WHITE_CUTOUT])
+            with TestCase.captureOnCommitCallbacks(execute=True):
+                services.job_start(job=first)
+                services.job_start(job=second)
+            page = member_client.get(second.get_absolute_url()).content.decode()
+            assert "No task worker has reported" in page
+            WorkerHeartbeat.objects.create(worker_id="w1")
+            page = member_client.get(second.get_absolute_url()).content.decode()
+            assert "In the queue: 1 task ahead of this job, 1 worker running" in page
+        finally:
+            _forget_task_backends()
