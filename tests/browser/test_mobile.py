@@ -23,9 +23,8 @@ def test_the_main_pages_fit_a_390_px_phone_without_horizontal_scrolling(logged_i
         team=team, user=member, name="Autumn capsule with a rather long project name for a phone"
     )
     factories.make_preset(team=team, name="White 1K square cutout for marketplaces")
-    draft = factories.make_draft(
-        team=team, user=member, project=project, instructions=[{**factories.WHITE_CUTOUT, "num_variations": 2}]
-    )
+    instructions = [{**factories.WHITE_CUTOUT, "num_variations": 2}]
+    draft = factories.make_draft(team=team, user=member, project=project, instructions=instructions)
     job = running_job(team=team, user=member, project=project)
     finish_output(job, 0, 0)
     finish_output(job, 0, 1)
