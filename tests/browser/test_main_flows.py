@@ -83,8 +83,9 @@ def test_member_turns_photos_into_packshots_end_to_end(logged_in_page, member, t
     # The job page: completed, three results, downloads.
     page.wait_for_url(re.compile(r"/jobs/\d+/$"), timeout=JOB_TIMEOUT)
     progress = page.locator("section[id$=-progress]")
-    # Real photos: the local engine may flag a cutout for review, and then the job says so instead of "Completed".
-    expect(progress.locator(".status")).to_have_text(re.compile("Completed|Needs review"), timeout=JOB_TIMEOUT)
+    # Real photos: the local engine may flag a cutout for review; the job then says so, not "Completed".
+    finished = re.compile("Completed|Needs review")
+    expect(progress.locator(".status")).to_have_text(finished, timeout=JOB_TIMEOUT)
     results = progress.locator("figure.result-completed img")
     expect(results).to_have_count(3, timeout=JOB_TIMEOUT)
     for name in ("output_0_0_v0.jpg", "output_1_0_v0.jpg", "output_1_1_v0.jpg"):
