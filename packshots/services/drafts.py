@@ -43,6 +43,20 @@ def job_draft_create(*, project: Project, author: User, engine: str | None = Non
     )
 
 
+def job_draft_for_user(*, project: Project, author: User) -> tuple[Job, bool]:
+    """The author's newest empty draft in this project (no photos, no instructions), else a new one.
+
+    Returns (job, reused). "New job" calls this so repeated clicks do not pile up empty drafts.
+    """
+    drafts = Job.objects.filter(
+        project=project, author=author, status=Job.Status.DRAFT, uploads__isnull=True
+    ).order_by("-created_at", "-pk")
+    for draft in drafts[:20]:
+        if not (draft.request or {}).get("instructions"):
+            return draft, True
+    return job_draft_create(project=project, author=author), False
+
+
 def _require_draft(job: Job) -> None:
     if job.status != Job.Status.DRAFT:
         raise JobStateError("This job has already been started; its photos and instructions are fixed.")

@@ -36,10 +36,12 @@ def poll_seconds(job: Job) -> int:
 @require_GET
 @team_member_required
 def job_list(request: HtmxHttpRequest) -> HttpResponse:
-    jobs = jobs_for_team(request.team).exclude(status=Job.Status.DRAFT)
+    jobs = jobs_for_team(request.team)
     status = request.GET.get("status", "")
     if status in Job.Status.values:
         jobs = jobs.filter(status=status)
+    else:
+        jobs = jobs.exclude(status=Job.Status.DRAFT)  # unstarted drafts are listed under their own filter
     return render(
         request,
         "packshots/job_list.html",

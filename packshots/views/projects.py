@@ -10,6 +10,7 @@ from packshots import services
 from packshots.errors import InvalidInputError
 from packshots.forms import ProjectForm, add_schema_errors
 from packshots.selectors import jobs_for_team, projects_for_team
+from packshots.services import drafts
 
 
 @require_http_methods(["GET", "POST"])
@@ -44,5 +45,7 @@ def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
 @team_editor_required
 def job_new(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     project = get_object_or_404(projects_for_team(request.team), pk=project_id)
-    job = services.job_draft_create(project=project, author=request.user)
+    job, reused = drafts.job_draft_for_user(project=project, author=request.user)
+    if reused:
+        messages.info(request, f"Continuing your empty draft #{job.pk}.")
     return redirect("packshots:wizard-photos", job.pk)

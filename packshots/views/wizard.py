@@ -3,6 +3,8 @@
 The draft Job row is the wizard's state, so every step survives reloads and can be revisited.
 """
 
+from functools import wraps
+
 from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
@@ -34,6 +36,23 @@ def _draft(request: HtmxHttpRequest, job_id: int) -> Job:
     return get_object_or_404(jobs_for_team(request.team), pk=job_id, status=Job.Status.DRAFT)
 
 
+def _started_goes_to_job_page(view):
+    """A step URL of a job that has started (Back after Start, a bookmark) opens the job page, not a 404."""
+
+    @wraps(view)
+    def wrapper(request: HtmxHttpRequest, job_id: int, *args, **kwargs) -> HttpResponse:
+        job = get_object_or_404(jobs_for_team(request.team), pk=job_id)
+        if job.status == Job.Status.DRAFT:
+            return view(request, job_id, *args, **kwargs)
+        messages.info(request, f"Job #{job.pk} has started, so its photos and instructions are fixed.")
+        url = job.get_absolute_url()
+        response = HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+
+    return wrapper
+
+
 def _render_step(request: HtmxHttpRequest, job: Job, step: str, fragment: str, context: dict) -> HttpResponse:
     context = {"job": job, "step": step, "fragment": fragment, **context}
     template = fragment if request.htmx else "packshots/wizard.html"
@@ -44,6 +63,7 @@ def _render_step(request: HtmxHttpRequest, job: Job, step: str, fragment: str, c
 
 @require_http_methods(["GET", "POST"])
 @team_editor_required
+@_started_goes_to_job_page
 def wizard_photos(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     job = _draft(request, job_id)
     form = UploadForm(request.POST or None, request.FILES or None)
@@ -156,6 +176,7 @@ def _edit_index(value: str | None, job: Job) -> int | None:
 
 @require_http_methods(["GET", "POST"])
 @team_editor_required
+@_started_goes_to_job_page
 def wizard_instructions(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     job = _draft(request, job_id)
     presets = presets_for_team(request.team)
@@ -205,6 +226,7 @@ def instruction_remove(request: HtmxHttpRequest, job_id: int, index: int) -> Htt
 
 @require_http_methods(["GET", "POST"])
 @team_editor_required
+@_started_goes_to_job_page
 def wizard_review(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     job = _draft(request, job_id)
     initial = {"engine": job.engine, "post_process": job.request.get("post_process", False), **job.options}

@@ -48,3 +48,18 @@ document.addEventListener("htmx:afterSettle", () => {
     if (region && region.textContent !== text) region.textContent = text;
   }
 });
+
+// Destructive forms carry data-confirm="question": ask before they submit. Capture phase, so a cancelled
+// submit never reaches htmx's own listener on the form. Without JavaScript the form simply submits.
+document.addEventListener(
+  "submit",
+  (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
+    if (!window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
+  },
+  true,
+);

@@ -143,3 +143,25 @@ def test_job_progress_is_copied_into_a_live_region(logged_in_page, member, team)
     expect(live).to_have_attribute("aria-live", "polite")
     finish_output(job, 0, 0)
     expect(live).to_have_text(re.compile(r"1 of 2 outputs done"), timeout=15_000)
+
+
+def test_removing_a_photo_asks_first_and_a_no_keeps_it(logged_in_page, member, team):
+    draft = factories.make_draft(team=team, user=member, photos=2)
+    page = logged_in_page(member)
+    page.goto(f"/jobs/{draft.pk}/wizard/photos/")
+    card = page.locator("figure.photo").filter(has_text="photo1.jpg")
+    questions = []
+
+    def answer(dialog, accept: bool) -> None:
+        questions.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    card.get_by_role("button", name="Remove").click()
+    page.wait_for_timeout(300)
+    assert questions == ["Remove the photo photo1.jpg from this job?"]
+    assert draft.uploads.count() == 2
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    card.get_by_role("button", name="Remove").click()
+    expect(page.locator("figure.photo").filter(has_text="photo1.jpg")).to_have_count(0)
+    assert draft.uploads.count() == 1

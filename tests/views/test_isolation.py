@@ -60,6 +60,7 @@ def object_urls(world) -> list[tuple[str, str]]:
         ("post", reverse("packshots:result-regenerate", args=[result.pk])),
         ("post", reverse("packshots:job-resubmit", args=[job.pk])),
         ("post", reverse("packshots:job-review", args=[job.pk])),
+        ("get", reverse("packshots:wizard-photos", args=[job.pk])),  # started: redirects to the job page
     ]
 
 

@@ -232,7 +232,8 @@ def test_anchor_index_out_of_range_is_an_error_on_the_field(member_client, team)
 
 def test_started_job_can_no_longer_be_edited(member_client, team):
     job = factories.make_job(team=team, status=Job.Status.QUEUED)
-    assert member_client.get(reverse("packshots:wizard-photos", args=[job.pk])).status_code == 404
+    response = member_client.get(reverse("packshots:wizard-photos", args=[job.pk]))
+    assert response.status_code == 302 and response["Location"] == job.get_absolute_url()  # not a 404
     upload_row = job.uploads.first()
     member_client.post(reverse("packshots:upload-remove", args=[upload_row.pk]))
     assert Upload.objects.filter(pk=upload_row.pk).exists()
