@@ -27,9 +27,9 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	@echo ""
-	@echo "  Packshot Studio on http://127.0.0.1:8000   log in as demo@example.com / packshot-demo"
+	@echo "  Packshot Studio on http://127.0.0.1:$${PORT:-8000}   log in as demo@example.com / packshot-demo"
 	@echo ""
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start --port 8000
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start --port $${PORT:-8000}
 
 browser-deps:
 	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests"; \

@@ -1,5 +1,8 @@
 """Drafts in the UI: "New job" reuses an empty draft, drafts have a filter, started jobs leave the wizard."""
 
+from pathlib import Path
+
+from django.contrib.staticfiles import finders
 from django.urls import reverse
 
 from packshots.models import Job
@@ -90,3 +93,10 @@ def test_destructive_forms_ask_for_confirmation(member_client, team, member):
     assert 'data-confirm="Delete the preset “White 1K”' in presets
     running = factories.make_job(team=team, status=Job.Status.RUNNING, user=member)
     assert f'data-confirm="Cancel job #{running.pk}?' in member_client.get(running.get_absolute_url()).text
+
+
+def test_every_page_links_the_favicon_and_the_file_exists(member_client):
+    page = member_client.get(reverse("packshots:project-list")).text
+    assert '<link rel="icon" href="/static/favicon/favicon.svg" type="image/svg+xml">' in page
+    path = finders.find("favicon/favicon.svg")
+    assert path and Path(path).read_text().startswith("<svg")
