@@ -33,6 +33,8 @@ class Project(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     # PiktID project ids per PiktID account ({account key: project id}): one remote project per project.
     remote_ids = models.JSONField(default=dict, blank=True)
+    # Archived projects leave the default project list (a filter shows them); their jobs stay as they are.
+    archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
