@@ -56,6 +56,32 @@ def project_create(*, team: Team, created_by: User, name: str, description: str 
     return project
 
 
+def project_update(*, project: Project, name: str, description: str = "") -> Project:
+    """Rename a project or change its description; same rules and errors as project_create."""
+    name, description = name.strip(), description.strip()
+    errors = _text_errors(
+        name=(name, MAX_PROJECT_NAME_LENGTH), description=(description, schema.MAX_TEXT_LENGTH)
+    )
+    if not name:
+        errors["name"] = ["Give the project a name."]
+    if errors:
+        raise InvalidInputError(errors)
+    taken = InvalidInputError({"name": [f"Your team already has a project called “{name}”."]})
+    others = Project.objects.filter(team=project.team, name__iexact=name).exclude(pk=project.pk)
+    if others.exists():
+        raise taken
+    project.name, project.description = name, description
+    _insert(project, taken)
+    return project
+
+
+def project_set_archived(*, project: Project, archived: bool) -> Project:
+    """Archive (hide from the default list) or restore a project; its jobs are untouched."""
+    project.archived = archived
+    project.save(update_fields=["archived", "updated_at"])
+    return project
+
+
 # ---------------------------------------------------------------- presets
 
 

@@ -10,7 +10,7 @@ from packshots import services
 from packshots.errors import InvalidInputError
 from packshots.forms import ProjectForm, add_schema_errors
 from packshots.selectors import jobs_for_team, projects_for_team
-from packshots.services import drafts
+from packshots.services import drafts, library
 
 
 @require_http_methods(["GET", "POST"])
@@ -30,8 +30,10 @@ def project_list(request: HtmxHttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Project “{project.name}” created.")
                 return redirect(project)
-    projects = projects_for_team(request.team)
-    return render(request, "packshots/project_list.html", {"projects": projects, "form": form})
+    archived = request.GET.get("archived") == "1"
+    projects = projects_for_team(request.team).filter(archived=archived)
+    context = {"projects": projects, "form": form, "archived": archived}
+    return render(request, "packshots/project_list.html", context)
 
 
 @team_member_required
@@ -49,3 +51,31 @@ def job_new(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     if reused:
         messages.info(request, f"Continuing your empty draft #{job.pk}.")
     return redirect("packshots:wizard-photos", job.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@team_editor_required
+def project_edit(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    project = get_object_or_404(projects_for_team(request.team), pk=project_id)
+    initial = {"name": project.name, "description": project.description}
+    form = ProjectForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            library.project_update(project=project, **form.cleaned_data)
+        except InvalidInputError as exc:
+            add_schema_errors(form, exc.field_errors, {})
+        else:
+            messages.success(request, f"Project renamed to “{project.name}”.")
+            return redirect(project)
+    return render(request, "packshots/project_edit.html", {"project": project, "form": form})
+
+
+@require_POST
+@team_editor_required
+def project_archive(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    project = get_object_or_404(projects_for_team(request.team), pk=project_id)
+    archived = request.POST.get("archived") == "1"
+    library.project_set_archived(project=project, archived=archived)
+    verb = "archived: it no longer shows in the project list" if archived else "restored to the project list"
+    messages.success(request, f"Project “{project.name}” {verb}.")
+    return redirect(project)

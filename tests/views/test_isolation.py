@@ -61,6 +61,9 @@ def object_urls(world) -> list[tuple[str, str]]:
         ("post", reverse("packshots:job-resubmit", args=[job.pk])),
         ("post", reverse("packshots:job-review", args=[job.pk])),
         ("get", reverse("packshots:wizard-photos", args=[job.pk])),  # started: redirects to the job page
+        ("get", reverse("packshots:project-edit", args=[job.project_id])),
+        ("post", reverse("packshots:project-edit", args=[job.project_id])),
+        ("post", reverse("packshots:project-archive", args=[job.project_id])),
     ]
 
 
@@ -104,7 +107,8 @@ def test_viewer_cannot_open_editing_pages(viewer_client, name):
 def test_viewer_can_read_but_every_change_is_forbidden(world, viewer_client):
     for method, url in object_urls(world):
         response = getattr(viewer_client, method)(url)
-        if method == "post" or "/wizard/" in url or "/presets/" in url or "/repair/" in url:
+        editing_page = any(part in url for part in ("/wizard/", "/presets/", "/repair/", "/edit/"))
+        if method == "post" or editing_page:
             assert response.status_code == 403, f"{method.upper()} {url} answered {response.status_code}"
         else:
             assert response.status_code == 200, f"GET {url} answered {response.status_code}"
