@@ -284,6 +284,25 @@ class InstructionsJsonForm(forms.Form):
         return self.cleaned_data["instructions"]
 
 
+class PresetImportForm(InstructionsJsonForm):
+    """The library's import: instructions JSON plus what to do with names the library already has."""
+
+    on_clash = forms.ChoiceField(
+        label="When a preset name already exists",
+        choices=[
+            ("error", "Stop and tell me (import nothing)"),
+            ("skip", "Skip it: keep the library's preset"),
+            ("overwrite", "Overwrite it with the imported instruction"),
+        ],
+        initial="error",
+        required=False,  # older clients and scripts post without it: they get "error", as before
+        widget=forms.RadioSelect,
+    )
+
+    def clean_on_clash(self) -> str:
+        return self.cleaned_data.get("on_clash") or "error"
+
+
 class JobOptionsForm(forms.Form):
     engine = forms.ChoiceField(
         choices=[(value, label) for value, label in Job.Engine.choices if value in ENGINES]

@@ -155,3 +155,40 @@ def presets_import(*, team: Team, author: User, text: str | bytes) -> list[Prese
             raise InvalidInstructionsError(errors) from exc
         created.append(preset)
     return created
+
+
+CLASH_CHOICES = ("error", "skip", "overwrite")
+
+
+@transaction.atomic
+def presets_import_resolving(
+    *, team: Team, author: User, text: str | bytes, on_clash: str
+) -> tuple[list[Preset], list[str]]:
+    """presets_import, with a choice for names the library already has: "error" (refuse all, as
+    presets_import does), "skip" (keep the library's preset) or "overwrite" (replace its instruction and
+    categories). Returns (saved presets, skipped names); all or nothing like presets_import.
+    """
+    if on_clash not in CLASH_CHOICES:
+        raise InvalidInputError({"on_clash": [f"Choose one of: {', '.join(CLASH_CHOICES)}."]})
+    items = schema.load_instructions(text)
+    errors = schema.validate_job(instructions=items)
+    if errors:
+        raise InvalidInstructionsError(errors)
+    saved, skipped = [], []
+    for index, item in enumerate(items):
+        name = item.get("preset_name") or f"{schema.describe_instruction(item)} #{index + 1}"
+        existing = Preset.objects.filter(team=team, name__iexact=name.strip()).first()
+        if existing is not None and on_clash == "skip":
+            skipped.append(existing.name)
+            continue
+        target = existing if on_clash == "overwrite" else None
+        try:
+            categories = item.get("category_names", [])
+            preset = preset_save(
+                team=team, author=author, name=name, instruction=item, categories=categories, preset=target
+            )
+        except InvalidInputError as exc:
+            errors = {_document_key(key, index): messages for key, messages in exc.field_errors.items()}
+            raise InvalidInstructionsError(errors) from exc
+        saved.append(preset)
+    return saved, skipped

@@ -8,8 +8,9 @@ from accounts.http import HtmxHttpRequest
 from packshots import instructions as schema
 from packshots import services
 from packshots.errors import InvalidInputError, InvalidInstructionsError, PackshotError
-from packshots.forms import InstructionsJsonForm, PresetForm, add_schema_errors
+from packshots.forms import PresetForm, PresetImportForm, add_schema_errors
 from packshots.selectors import presets_for_team
+from packshots.services import library
 
 
 @require_GET
@@ -26,7 +27,7 @@ def preset_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(
         request,
         "packshots/preset_list.html",
-        {"rows": rows, "categories": categories, "category": category, "import_form": InstructionsJsonForm()},
+        {"rows": rows, "categories": categories, "category": category, "import_form": PresetImportForm()},
     )
 
 
@@ -66,20 +67,24 @@ def preset_delete(request: HtmxHttpRequest, preset_id: int) -> HttpResponse:
 @require_POST
 @team_editor_required
 def preset_import(request: HtmxHttpRequest) -> HttpResponse:
-    form = InstructionsJsonForm(request.POST, request.FILES)
+    form = PresetImportForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            created = services.presets_import(
+            saved, skipped = library.presets_import_resolving(
                 team=request.team,
                 author=request.user,
                 text=schema.dump_instructions(form.cleaned_data["instructions"]),
+                on_clash=form.cleaned_data["on_clash"],
             )
         except InvalidInstructionsError as exc:
             add_schema_errors(form, exc.field_errors, {})
         except PackshotError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Imported {len(created)} preset{'s' if len(created) != 1 else ''}.")
+            text = f"Imported {len(saved)} preset{'s' if len(saved) != 1 else ''}."
+            if skipped:
+                text += f" Skipped {len(skipped)} whose name already exists: {', '.join(skipped)}."
+            messages.success(request, text)
             return redirect("packshots:preset-list")
     presets = presets_for_team(request.team)
     rows = [{"preset": p, "summary": schema.describe_instruction(p.instruction)} for p in presets]
