@@ -1,6 +1,7 @@
 """config/server.py: a request body over the upload cap is refused (413) before Django reads it."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from config import server
 from packshots.uploads import request_cap
@@ -33,7 +34,10 @@ def _call(headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> tuple[list
         "client": ("127.0.0.1", 5000),
         "server": ("127.0.0.1", 8000),
     }
-    asyncio.run(asyncio.wait_for(server.application(scope, receive, send), 30))
+    # In a thread of its own: Playwright's sync API (browser tests in the same process) leaves an event loop
+    # running in this one, where asyncio.run() refuses to start.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, asyncio.wait_for(server.application(scope, receive, send), 30)).result()
     return sent, len(chunks) - len(pending)
 
 
