@@ -30,6 +30,7 @@ urlpatterns = [
     path("uploads/<int:upload_id>/note/", wizard.upload_note, name="upload-note"),
     path("uploads/<int:upload_id>/remove/", wizard.upload_remove, name="upload-remove"),
     path("uploads/<int:upload_id>/main/", wizard.upload_make_main, name="upload-make-main"),
+    path("uploads/<int:upload_id>/move/", wizard.upload_move, name="upload-move"),
     # Before upload-file, whose <kind> would take "repair".
     path("uploads/<int:upload_id>/repair/", repair.upload_repair, name="upload-repair"),
     path(

@@ -15,7 +15,13 @@ from accounts.models import User
 from packshots import imaging, queue
 from packshots import instructions as schema
 from packshots.engines import LOCAL, is_remote
-from packshots.errors import InvalidInstructionsError, JobStateError, PackshotError, UploadRejectedError
+from packshots.errors import (
+    InvalidInputError,
+    InvalidInstructionsError,
+    JobStateError,
+    PackshotError,
+    UploadRejectedError,
+)
 from packshots.models import Job, Project, Upload
 from packshots.services.connections import piktid_credentials
 from packshots.services.jobs import job_transition
@@ -184,6 +190,22 @@ def upload_make_main(*, upload: Upload) -> None:
     Upload.objects.filter(pk=upload.pk).update(order=0)
     for position, other in enumerate(others, start=1):
         Upload.objects.filter(pk=other.pk).update(order=position)
+
+
+@transaction.atomic
+def upload_move(*, upload: Upload, direction: str) -> None:
+    """Move a photo one place earlier ("up") or later ("down") in its draft; at either end nothing moves."""
+    if direction not in ("up", "down"):
+        raise InvalidInputError({"direction": ["Move a photo up or down."]})
+    _locked_upload(upload)
+    photos = list(Upload.objects.filter(job_id=upload.job_id).order_by("order", "pk"))
+    here = next(i for i, photo in enumerate(photos) if photo.pk == upload.pk)
+    there = here - 1 if direction == "up" else here + 1
+    if not 0 <= there < len(photos):
+        return
+    photos[here], photos[there] = photos[there], photos[here]
+    for position, photo in enumerate(photos):
+        Upload.objects.filter(pk=photo.pk).update(order=position)
 
 
 @transaction.atomic

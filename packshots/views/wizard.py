@@ -29,6 +29,7 @@ from packshots.forms import (
 )
 from packshots.models import Job
 from packshots.selectors import instruction_rows, jobs_for_team, presets_for_team, uploads_for_team
+from packshots.services import drafts
 from packshots.uploads import upload_refusals
 
 
@@ -118,6 +119,17 @@ def upload_note(request: HtmxHttpRequest, upload_id: int) -> HttpResponse:
     return render(
         request, "packshots/_upload_card.html", {"upload": upload, "job": upload.job, "note_error": error}
     )
+
+
+@require_POST
+@team_editor_required
+def upload_move(request: HtmxHttpRequest, upload_id: int) -> HttpResponse:
+    upload = get_object_or_404(uploads_for_team(request.team), pk=upload_id)
+    try:
+        drafts.upload_move(upload=upload, direction=request.POST.get("direction", ""))
+    except PackshotError as exc:  # a bad direction (InvalidInputError) or a job that has started
+        messages.error(request, str(exc))
+    return redirect("packshots:wizard-photos", upload.job_id)
 
 
 @require_POST

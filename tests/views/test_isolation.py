@@ -64,6 +64,7 @@ def object_urls(world) -> list[tuple[str, str]]:
         ("get", reverse("packshots:project-edit", args=[job.project_id])),
         ("post", reverse("packshots:project-edit", args=[job.project_id])),
         ("post", reverse("packshots:project-archive", args=[job.project_id])),
+        ("post", reverse("packshots:upload-move", args=[draft.uploads.get().pk])),
     ]
 
 
