@@ -66,5 +66,12 @@ bench-piktid: install postgres
 	$(BIN)/python -m bench.webhook_ingest --database $(BENCH_DB)
 	$(BIN)/python -m bench.piktid_upload
 
+# Fault suite (bench/README.md): 50 jobs, 2 workers, one SIGKILLed twice; local engine, then the faulty fake PiktID.
+FAULTS_DB ?= bench_f1
+.PHONY: bench-faults
+bench-faults: install postgres
+	$(BIN)/python -m bench.faults --part local --database $(FAULTS_DB)
+	$(BIN)/python -m bench.faults --part piktid --database $(FAULTS_DB)
+
 clean:
 	rm -rf $(VENV) var .pytest_cache

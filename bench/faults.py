@@ -6,8 +6,9 @@
 Both parts: a fresh PostgreSQL database (`--database`, dropped and re-created), the Procfile's `worker`
 command twice (`python manage.py worker`: db_worker + heartbeat; PACKSHOT_WORKER_DEAD_AFTER_S=`--dead-after`),
 jobs of 1 photo from ../shared/garments and 1 or 2 outputs at 1K (odd jobs 2), all started at once.
-Worker 0 is SIGKILLed `--kill-at` seconds after the start (at its next running task, waiting at most
-20 s for one) and restarted `--restart-after` s later, as a supervisor would. Recovery after a kill: from
+Worker 0 is SIGKILLed at 12 s and when 20 % of the outputs are done (`--kill-at`; by default one kill
+while photos are segmented, one while outputs render), at its next running task (waiting at most 20 s for
+one), and restarted `--restart-after` s later, as a supervisor would. Recovery after a kill: from
 SIGKILL to the killed worker's running task rows leaving RUNNING (reaped) and to their work being done.
 
 `--part piktid` adds the Procfile's `web` (webhooks), a team connected to the fake PiktID in this process,
@@ -222,7 +223,12 @@ def run(args: argparse.Namespace, logs: Path, ids: list[int], expected: int) -> 
             if victim is None and "restarted" in kills[-1]:
                 victim = worker_id_of(workers[0].pid, timeout=0)
             done = Result.objects.filter(job_id__in=ids, status__in=["completed", "failed"]).count()
-            if len(kills) < len(args.kill_at) and victim and now - t0 >= args.kill_at[len(kills)]:
+            trigger = args.kill_at[len(kills)] if len(kills) < len(args.kill_at) else None
+            if (
+                victim
+                and trigger is not None
+                and (done >= trigger * expected if trigger < 1 else now - t0 >= trigger)
+            ):
                 armed = armed or now
                 rows = running_rows(victim)
                 if rows or now - armed > 20:  # at its next running task, or after 20 s without one
@@ -329,7 +335,13 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=50)
     parser.add_argument("--database", default="bench_f1")
     parser.add_argument("--dead-after", type=int, default=10, help="PACKSHOT_WORKER_DEAD_AFTER_S")
-    parser.add_argument("--kill-at", type=float, nargs="+", default=[12, 55], help="seconds after the start")
+    parser.add_argument(
+        "--kill-at",
+        type=float,
+        nargs="+",
+        default=[12, 0.2],
+        help="each kill's trigger: seconds after the start (>= 1) or a fraction of the outputs done (< 1)",
+    )
     parser.add_argument("--restart-after", type=float, default=2.0)
     parser.add_argument("--timeout", type=float, default=540)
     parser.add_argument("--seed", type=int, default=15)
