@@ -243,7 +243,7 @@ def run(args: argparse.Namespace, logs: Path, ids: list[int], expected: int) -> 
                         flush=True,
                     )
             terminal = Job.objects.filter(pk__in=ids, status__in=list(TERMINAL_STATES)).count()
-            if terminal == len(ids) and all("recovered" in k for k in kills):
+            if terminal == len(ids) and all("recovered" in k and "reaped" in k for k in kills):
                 break
             time.sleep(0.5)
     finally:
