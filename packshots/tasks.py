@@ -3,6 +3,7 @@
 Repeating any of them is harmless. Each registers with `packshots.queue`, the door services enqueue through.
 """
 
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -30,6 +31,15 @@ def job_process_or_fail(*, job_id: int, enqueue: bool = True) -> list[int]:
         log.exception("Job %s failed while preparing", job_id)
         services.job_fail(job_id=job_id, message=_internal("preparing the photos", exc))
         raise
+
+
+def job_run_here(*, job_id: int) -> None:
+    """Run a local job in this process, without a worker (the CLI). Crashes are recorded on the job or the
+    output (as in a worker) and read from the job's status by the caller."""
+    with contextlib.suppress(Exception):
+        for result_id in job_process_or_fail(job_id=job_id, enqueue=False):
+            with contextlib.suppress(Exception):
+                result_render_or_fail(result_id=result_id)
 
 
 def result_render_or_fail(*, result_id: int) -> None:

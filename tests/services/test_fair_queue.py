@@ -10,7 +10,7 @@ from django.utils import timezone
 from packshots import services
 from packshots.models import Job, Result, WorkerHeartbeat
 from tests import factories
-from tests.services.test_worker import _forget_task_backends
+from tests.services.conftest import _forget_task_backends
 
 DUMMY_TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
 
@@ -101,7 +101,7 @@ def test_a_dead_workers_render_is_released_and_handed_over_again(recorded_tasks,
 
 
 def test_a_queued_job_says_how_many_tasks_are_ahead_and_whether_a_worker_runs(team, member, member_client):
-    from tests.services.test_worker import DB_TASKS
+    from tests.services.conftest import DB_TASKS
 
     with override_settings(TASKS=DB_TASKS):
         _forget_task_backends()

@@ -1,13 +1,10 @@
 """The task-row reaper: rows of a killed worker stop claiming to run, and resume_jobs finishes their jobs."""
 
-import contextlib
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.tasks import task_backends
-from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -15,23 +12,6 @@ from packshots import services
 from packshots.models import Job
 from packshots.services.maintenance import task_rows_reap
 from tests import factories
-
-DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
-
-
-def _forget_task_backends() -> None:
-    # Django caches the TASKS setting and its backends; drop both so the next use reads the current setting.
-    task_backends.__dict__.pop("settings", None)
-    with contextlib.suppress(AttributeError):
-        del task_backends["default"]
-
-
-@pytest.fixture
-def db_tasks():
-    with override_settings(TASKS=DB_TASKS):
-        _forget_task_backends()
-        yield
-    _forget_task_backends()
 
 
 def _claimed(row: DBTaskResult, *, started_ago: timedelta) -> DBTaskResult:

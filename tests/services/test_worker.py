@@ -1,32 +1,12 @@
 """The real database task backend and its worker, not the immediate backend the other tests use."""
 
-import contextlib
-
 import pytest
 from django.core.management import call_command
-from django.tasks import task_backends
-from django.test import override_settings
 
 from packshots import services
 from packshots.models import Job
 from tests import factories
-
-DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
-
-
-def _forget_task_backends() -> None:
-    # Django caches the TASKS setting and its backends; drop both so the next use reads the current setting.
-    task_backends.__dict__.pop("settings", None)
-    with contextlib.suppress(AttributeError):
-        del task_backends["default"]
-
-
-@pytest.fixture
-def db_tasks():
-    with override_settings(TASKS=DB_TASKS):
-        _forget_task_backends()
-        yield
-    _forget_task_backends()
+from tests.services.conftest import DB_TASKS, _forget_task_backends  # noqa: F401 (used by other tests)
 
 
 @pytest.mark.django_db(transaction=True)  # real commits: the worker closes connections, as in production

@@ -15,7 +15,7 @@ from django.test import override_settings
 from packshots import services
 from packshots.models import Job, Result
 from tests import factories
-from tests.services.test_worker import DB_TASKS, _forget_task_backends
+from tests.services.conftest import DB_TASKS, _forget_task_backends
 
 ROOT = Path(__file__).resolve().parents[2]
 

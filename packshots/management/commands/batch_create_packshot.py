@@ -7,7 +7,6 @@ shared limiter, so `--parallel` never causes a 429 whatever else uses the accoun
 """
 
 import argparse
-import contextlib
 import json
 import threading
 import time
@@ -217,10 +216,8 @@ class Command(create_packshot.Command):
         return result
 
     def _run_local(self, job: Job) -> Job:
-        with contextlib.suppress(Exception):
-            for result_id in tasks.job_process_or_fail(job_id=job.pk, enqueue=False):
-                with contextlib.suppress(Exception):
-                    tasks.result_render_or_fail(result_id=result_id)
+        # Here and now, so the CLI works even when no worker process is running.
+        tasks.job_run_here(job_id=job.pk)
         job.refresh_from_db()
         return job
 

@@ -6,7 +6,6 @@ database first, as `make run` does.
 """
 
 import argparse
-import contextlib
 import logging
 from pathlib import Path
 
@@ -161,12 +160,8 @@ class Command(BaseCommand):
         }
 
     def _run_local(self, job: Job) -> Job:
-        # Run it here and now, so the CLI works even when no worker process is running. A crash is recorded on
-        # the job or the output (as in a worker) and reported with the job's status.
-        with contextlib.suppress(Exception):
-            for result_id in tasks.job_process_or_fail(job_id=job.pk, enqueue=False):
-                with contextlib.suppress(Exception):
-                    tasks.result_render_or_fail(result_id=result_id)
+        # Here and now, so the CLI works even when no worker process is running.
+        tasks.job_run_here(job_id=job.pk)
         job.refresh_from_db()
         return job
 
