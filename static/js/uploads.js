@@ -117,6 +117,15 @@
     drain(url);
   }
 
+  // The folder picker (<input webkitdirectory>): its files go through the same queue.
+  document.addEventListener("change", (event) => {
+    const input = event.target;
+    if (!(input instanceof HTMLInputElement) || !input.matches("[data-folder-upload]")) return;
+    const zone = zoneOf(input);
+    if (zone) enqueue(zone.dataset.uploadUrl, [...input.files]);
+    input.value = "";
+  });
+
   document.addEventListener("dragover", (event) => {
     const zone = zoneOf(event.target);
     if (!zone) return;

@@ -81,3 +81,24 @@ def test_a_queued_upload_can_be_canceled_and_refusals_are_shown_per_file(
     expect(page.locator("#wizard-photos").get_by_text("3 of 10")).to_be_visible()
     names = sorted(draft.uploads.values_list("original_name", flat=True))
     assert names == sorted([p.name for p in photos] + ["waiting0.jpg"])
+
+
+def test_a_chosen_folder_uploads_its_photos_and_skips_other_files(
+    logged_in_page, member, team, garments, tmp_path
+):
+    draft = factories.make_draft(team=team, user=member, photos=0)
+    folder = tmp_path / "sku-123"
+    (folder / "detail").mkdir(parents=True)
+    photos = sorted(garments.glob("*.jpg"))[:2]
+    (folder / photos[0].name).write_bytes(photos[0].read_bytes())
+    (folder / "detail" / photos[1].name).write_bytes(photos[1].read_bytes())
+    (folder / "readme.txt").write_text("not a photo")
+    page = logged_in_page(member)
+    page.goto(f"/jobs/{draft.pk}/wizard/photos/")
+    page.get_by_label("Or choose a folder").set_input_files(folder)
+    items = page.locator("#upload-queue .upload-item")
+    expect(items.filter(has_text="Skipped 1 file that is not a photo.")).to_have_count(1)
+    for photo in photos:
+        expect(items.filter(has_text=photo.name).locator(".state")).to_have_text("Uploaded", timeout=30_000)
+    expect(page.locator("#wizard-photos").get_by_text("2 of 10")).to_be_visible()
+    assert sorted(draft.uploads.values_list("original_name", flat=True)) == sorted(p.name for p in photos)
