@@ -126,9 +126,15 @@
     input.value = "";
   });
 
+  // A file dropped beside the box (or once the job is full) must not make the browser open it and leave.
+  const carriesFiles = (event) => [...(event.dataTransfer?.types || [])].includes("Files");
+
   document.addEventListener("dragover", (event) => {
     const zone = zoneOf(event.target);
-    if (!zone) return;
+    if (!zone) {
+      if (carriesFiles(event)) event.preventDefault();
+      return;
+    }
     event.preventDefault();
     event.dataTransfer.dropEffect = "copy";
     zone.classList.add("dragging");
@@ -139,7 +145,10 @@
   });
   document.addEventListener("drop", async (event) => {
     const zone = zoneOf(event.target);
-    if (!zone) return;
+    if (!zone) {
+      if (carriesFiles(event)) event.preventDefault();
+      return;
+    }
     event.preventDefault();
     zone.classList.remove("dragging");
     // Entries must be taken before the first await: the DataTransfer empties when the handler yields.

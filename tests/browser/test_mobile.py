@@ -57,3 +57,35 @@ def test_the_header_links_and_buttons_are_at_least_44_px_tall_on_a_phone(logged_
     assert heights, "the header has no controls"
     small = [(text, h) for text, h in heights if h < 44]
     assert not small, f"header controls under 44 px: {small}"
+
+
+SMALL_CONTROLS = """els => els
+  .filter(e => e.getClientRects().length && !['checkbox', 'radio'].includes(e.type))
+  .filter(e => e.getBoundingClientRect().height < 44)
+  .map(e => `${(e.textContent.trim() || e.name || e.type).slice(0, 30)}: ${e.offsetHeight}px`)"""
+
+
+def test_buttons_and_fields_of_the_main_pages_are_44_px_tall_on_a_phone(logged_in_page, member, team):
+    project = factories.make_project(team=team, user=member)
+    factories.make_preset(team=team)
+    instructions = [factories.WHITE_CUTOUT]
+    draft = factories.make_draft(team=team, user=member, project=project, photos=2, instructions=instructions)
+    job = running_job(team=team, user=member, project=project)
+    finish_output(job, 0, 0)
+    page = logged_in_page(member)
+    page.set_viewport_size(PHONE)
+    paths = [
+        project.get_absolute_url(),
+        f"/jobs/{draft.pk}/wizard/photos/",
+        f"/jobs/{draft.pk}/wizard/instructions/",
+        f"/jobs/{draft.pk}/wizard/review/",
+        job.get_absolute_url(),
+        "/presets/",
+    ]
+    small = {}
+    for path in paths:
+        page.goto(path)
+        found = page.eval_on_selector_all("button, select, input:not([type=hidden]), .button", SMALL_CONTROLS)
+        if found:
+            small[path] = found
+    assert not small, f"controls under 44 px: {small}"
