@@ -7,6 +7,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from packshots.models import Job
 from tests import factories
+from tests.browser.test_csp import csp_reports  # noqa: F401 (fixture)
 from tests.views.gallery_jobs import finish_output, running_job
 
 pytestmark = pytest.mark.browser
@@ -33,7 +34,13 @@ def focused_inside(page: Page, selector: str) -> bool:
     return False
 
 
-def test_a_keyboard_user_goes_through_the_wizard_to_a_started_job(logged_in_page, member, team, garments):
+def test_a_keyboard_user_goes_through_the_wizard_to_a_started_job(
+    logged_in_page,
+    member,
+    team,
+    garments,
+    csp_reports,  # noqa: F811
+):
     project = factories.make_project(team=team, user=member, name="Keyboard capsule")
     factories.make_preset(team=team, name="White 1K")
     page = logged_in_page(member)
@@ -73,6 +80,7 @@ def test_a_keyboard_user_goes_through_the_wizard_to_a_started_job(logged_in_page
     job = Job.objects.get(project=project)
     assert job.status != Job.Status.DRAFT
     assert page.url.endswith(job.get_absolute_url())
+    assert csp_reports == []
 
 
 def test_the_skip_link_is_the_first_stop_and_moves_focus_to_the_content(logged_in_page, member):

@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import factories
+from tests.browser.test_csp import csp_reports  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +34,11 @@ def drop(page: Page, files: list[Path], extra: list[tuple[str, bytes, str]] = ()
 
 
 def test_three_dropped_photos_upload_one_by_one_with_a_progress_bar_each(
-    logged_in_page, member, team, garments
+    logged_in_page,
+    member,
+    team,
+    garments,
+    csp_reports,  # noqa: F811
 ):
     draft = factories.make_draft(team=team, user=member, photos=0)
     photos = sorted(garments.glob("*.jpg"))[:3]
@@ -53,6 +58,7 @@ def test_three_dropped_photos_upload_one_by_one_with_a_progress_bar_each(
     for photo in photos:
         expect(step.get_by_role("img", name=photo.name)).to_be_visible()
     assert sorted(draft.uploads.values_list("original_name", flat=True)) == sorted(p.name for p in photos)
+    assert csp_reports == []
 
 
 def test_a_queued_upload_can_be_canceled_and_refusals_are_shown_per_file(
