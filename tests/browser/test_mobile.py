@@ -39,7 +39,10 @@ def test_the_main_pages_fit_a_390_px_phone_without_horizontal_scrolling(logged_i
         job.get_absolute_url(),
         "/presets/",
         "/jobs/",
+        "/jobs/?status=draft",
         "/team/settings/",
+        f"/projects/{project.pk}/edit/",
+        "/projects/?archived=1",
     ]
     widths = {path: page_width(page, path) for path in paths}
     too_wide = {path: width for path, width in widths.items() if width > PHONE["width"]}
