@@ -414,8 +414,13 @@ def main() -> None:
             "webhooks": dict(hooks.counts),
             "fake server errors": len(fake.errors),
         }
-        if orphans or figures["remote job ids shared by 2+ of our jobs"]:
-            failures.append(f"duplicate remote jobs: {orphans}")
+        shared = {
+            r: sorted(j for j, rr in ours.items() if rr == r)
+            for r, n in Counter(ours.values()).items()
+            if n > 1
+        }
+        if orphans or shared:
+            failures.append(f"duplicate remote jobs: orphans {orphans}, held by 2+ of our jobs {shared}")
         if len(ours) != len(ids):
             failures.append(f"jobs without a remote job: {sorted(set(ids) - set(ours))}")
     kills = outcome["kills"]
