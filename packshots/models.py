@@ -147,6 +147,12 @@ class Job(models.Model):
             models.CheckConstraint(
                 condition=models.Q(progress__gte=0) & models.Q(progress__lte=100), name="job_progress_0_100"
             ),
+            # One PiktID job is never two of ours (a reconciliation cannot adopt another job's work).
+            models.UniqueConstraint(
+                fields=["account_key", "remote_job_id"],
+                condition=~models.Q(remote_job_id=""),
+                name="unique_remote_job_per_account",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -274,7 +274,6 @@ def piktid_submit(*, job_id: int, credentials: PiktidCredentials | None = None) 
                 job_id=job.pk,
                 to=Job.Status.SUBMITTING,
                 submit_requested_at=timezone.now(),
-                submit_attempts=job.submit_attempts + 1,
                 remote_project_id=project_id,
             ):
                 _limiter_release(job)
@@ -494,6 +493,22 @@ def piktid_reconcile(
     if credentials is None:
         job_fail(job_id=job.pk, message="This team's PiktID connection is gone; the job cannot be checked.")
         return None
+    # Another job of this project may have its create answer on the way: until every such request has
+    # settled, a job found in the gallery could be that one (adopting it would steal another job's work).
+    unsettled = (
+        Job.objects.filter(
+            engine=Job.Engine.PIKTID,
+            account_key=credentials.account_key,
+            remote_project_id=job.remote_project_id,
+            status=Job.Status.SUBMITTING,
+            remote_job_id="",
+            submit_requested_at__gt=timezone.now() - SUBMIT_LEASE,
+        )
+        .exclude(pk=job.pk)
+        .exists()
+    )
+    if unsettled:
+        return Wait(5.0, "Checking with PiktID whether the job was created…")
     own_client = client is None
     client = client or piktid_client(credentials)
     try:
@@ -510,8 +525,8 @@ def piktid_reconcile(
                 if created is not None and created < since:
                     listed = []
                     break
-                if remote.job_id not in claimed and remote.total_images == job.total_outputs:
-                    _running(job, remote.job_id)
+                mine = remote.job_id not in claimed and remote.total_images == job.total_outputs
+                if mine and _adopt(job, remote.job_id):
                     return None
             if len(listed) < 20:
                 break
@@ -533,6 +548,17 @@ def piktid_reconcile(
             client.close()
     # Certainly not created: back in line for a fresh creation slot.
     return _back_to_queue(job, "PiktID had not created the job; sending it again.", 1)
+
+
+def _adopt(job: Job, remote_job_id: str) -> bool:
+    """Take a remote job found in the gallery as this job's; False if another job of ours holds it."""
+    try:
+        with transaction.atomic():
+            Job.objects.filter(pk=job.pk, status=Job.Status.SUBMITTING).update(remote_job_id=remote_job_id)
+    except IntegrityError:  # one PiktID job per job of ours, per account (a unique constraint decides)
+        return False
+    _running(job, remote_job_id)
+    return True
 
 
 def _parse_time(value: str) -> datetime | None:
@@ -615,7 +641,7 @@ def _sync_output(client: PiktidClient, job: Job, item: ResultItem) -> None:
     ).first()
     if current is not None and current.is_done:
         return
-    event_id = f"piktid-{job.remote_job_id}-{slot[0]}-{slot[1]}-v{slot[2]}-{item.status}"
+    event_id = f"piktid-{job.pk}-{job.remote_job_id}-{slot[0]}-{slot[1]}-v{slot[2]}-{item.status}"
     if item.status == "completed" and item.full_size_url:
         _store_remote_output(client, job, item, event_id)
     elif item.status == "failed":

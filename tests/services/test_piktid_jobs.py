@@ -159,7 +159,9 @@ def test_a_worker_killed_mid_submit_is_reconciled_before_anything_is_resent(team
 def test_when_piktid_cannot_be_asked_the_job_stops_and_can_be_submitted_again(
     team, member, fake_piktid, settings
 ):
-    settings.PIKTID_RECONCILE_ATTEMPTS = 2
+    settings.PIKTID_RECONCILE_ATTEMPTS = (
+        1  # the look-up right after the lost answer fails, the next one stops it
+    )
     fake_piktid.fail_next("POST", "/create-packshot", 0)  # the connection resets: maybe sent
     fake_piktid.fail_next("GET", "/gallery/by-job", 503, times=50)
     job = factories.start_job(piktid_draft(team, member))
@@ -483,3 +485,34 @@ def test_no_presigned_or_result_url_is_logged(team, member, fake_piktid, caplog)
         run_to_the_end(fake_piktid, factories.start_job(piktid_draft(team, member)))
     assert "signature=" not in caplog.text and "/s3/" not in caplog.text and "/cdn/" not in caplog.text
     assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
+
+
+def test_a_lost_answer_never_adopts_the_piktid_job_of_another_job_in_flight(team, member, fake_piktid):
+    # Job A's create failed before PiktID made anything; job B of the same project is being created.
+    a = factories.start_job(piktid_draft(team, member, photos=1, instructions=[factories.WHITE_CUTOUT]))
+    b = factories.start_job(piktid_draft(team, member, photos=1, instructions=[factories.WHITE_CUTOUT]))
+    Job.objects.filter(pk=a.pk).update(
+        status=Job.Status.SUBMITTING,
+        remote_job_id="",
+        submit_requested_at=timezone.now() - timedelta(minutes=5),
+    )
+    Result.objects.filter(job=a).delete()
+    Job.objects.filter(pk=b.pk).update(
+        status=Job.Status.SUBMITTING, remote_job_id="", submit_requested_at=timezone.now()
+    )
+    # While B's answer may still arrive, A does not look: B's job would match A's description.
+    assert "Checking" in services.piktid_reconcile(job_id=a.pk).reason
+    # Once B holds its PiktID job, A cannot take the same one, even if it looks alike.
+    Job.objects.filter(pk=b.pk).update(status=Job.Status.RUNNING, remote_job_id=b.remote_job_id)
+    services.piktid_reconcile(job_id=a.pk)
+    a.refresh_from_db()
+    assert a.remote_job_id != b.remote_job_id
+
+
+def test_two_jobs_can_never_hold_one_piktid_job(team, member, fake_piktid):
+    from django.db import IntegrityError, transaction
+
+    a = factories.start_job(piktid_draft(team, member, photos=1, instructions=[factories.WHITE_CUTOUT]))
+    b = factories.start_job(piktid_draft(team, member, photos=1, instructions=[factories.WHITE_CUTOUT]))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Job.objects.filter(pk=b.pk).update(remote_job_id=a.remote_job_id)
