@@ -13,7 +13,7 @@ from tests import factories
 TWO_K = {"style": "white_cutout", "num_variations": 2, "options": {"size": "2K"}}  # 2 × 5 = 10 credits
 
 
-def piktid_job(team, *, credits_used=None, status=Job.Status.COMPLETED, remote="r", preset="") -> Job:
+def piktid_job(team, *, credits_used=None, status=Job.Status.COMPLETED, remote=None, preset="") -> Job:
     instruction = {**TWO_K, **({"preset_name": preset} if preset else {})}
     job = factories.make_draft(team=team, instructions=[instruction])
     Job.objects.filter(pk=job.pk).update(
@@ -21,7 +21,7 @@ def piktid_job(team, *, credits_used=None, status=Job.Status.COMPLETED, remote="
         status=status,
         estimated_credits=10,
         credits_used=credits_used,
-        remote_job_id=remote,
+        remote_job_id=f"job_{job.pk}" if remote is None else remote,  # one PiktID job per job of ours
         queued_at=timezone.now(),
     )
     return Job.objects.get(pk=job.pk)
