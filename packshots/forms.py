@@ -53,6 +53,11 @@ class ProjectForm(forms.Form):
     )
 
 
+# What the file picker offers: the formats the server reads (imaging/decode.py), by type and by extension, as
+# some phones label HEIC photos with no type at all.
+PHOTO_ACCEPT = "image/jpeg,image/png,image/webp,image/heic,image/heif,.jpg,.jpeg,.png,.webp,.heic,.heif"
+
+
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
@@ -67,7 +72,7 @@ class MultipleFileField(forms.FileField):
 
 class UploadForm(forms.Form):
     # One or many photos per request; each is then checked and stored on its own.
-    photos = MultipleFileField(widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}))
+    photos = MultipleFileField(widget=MultipleFileInput(attrs={"accept": PHOTO_ACCEPT}))
     note = TextField(
         required=False,
         max_length=schema.MAX_NOTE_LENGTH,
@@ -79,26 +84,66 @@ class NoteForm(forms.Form):
     note = TextField(required=False, max_length=schema.MAX_NOTE_LENGTH)
 
 
+SIZE_CUSTOM = "custom"
+LIGHTING_MODES = [("text", "In words"), ("parts", "Direction, quality, complexity")]
+
+
+def _design_field(label: str | None = None, **kwargs) -> TextField:
+    return TextField(required=False, max_length=schema.MAX_DESIGN_TEXT_LENGTH, label=label, **kwargs)
+
+
+def _style_names(styles: tuple[str, ...]) -> str:
+    labels = [schema.STYLE_LABELS[style] for style in styles]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]
+
+
+class ShadowField(forms.ChoiceField):
+    """Offers "Style default" once; a posted "auto" (PiktID's name for it, older pages) means the same."""
+
+    def valid_value(self, value) -> bool:
+        return value == "auto" or super().valid_value(value)
+
+    def to_python(self, value) -> str:
+        value = super().to_python(value)
+        return "" if value == "auto" else value
+
+
 class InstructionForm(forms.Form):
-    """One instruction, field by field, as the PiktID schema defines it."""
+    """One instruction, field by field, as the PiktID schema defines it.
+
+    Some fields apply only under a choice made in another one (`when`): surface for flat lay, props and colour
+    palette for marketing-ready, width and height for a custom size, the lighting parts when lighting is given
+    by direction, quality and complexity. The page hides the others (static/js/instructions.js reads the
+    `data-when` attribute set here); a value sent for a field that does not apply is refused next to it, never
+    stored and never dropped without a word.
+    """
 
     style = forms.ChoiceField(choices=_choices(schema.STYLES, schema.STYLE_LABELS))
-    background = TextField(required=False, max_length=schema.MAX_DESIGN_TEXT_LENGTH)
-    surface = TextField(
-        required=False, max_length=schema.MAX_DESIGN_TEXT_LENGTH, help_text="Flat lay only, e.g. linen, oak"
+    background = _design_field(help_text="Empty: the style default")
+    surface = _design_field(help_text="Flat lay only, e.g. linen, oak")
+    color_palette = _design_field(help_text="Marketing-ready only")
+    composition = _design_field()
+    props = _design_field(help_text="Marketing-ready only")
+    lighting_mode = forms.ChoiceField(
+        required=False, label="Lighting given", choices=LIGHTING_MODES, initial="text"
     )
-    color_palette = TextField(required=False, max_length=schema.MAX_DESIGN_TEXT_LENGTH)
-    composition = TextField(required=False, max_length=schema.MAX_DESIGN_TEXT_LENGTH)
-    props = TextField(
-        required=False, max_length=schema.MAX_DESIGN_TEXT_LENGTH, help_text="Marketing-ready only"
-    )
-    lighting = TextField(required=False, max_length=schema.MAX_DESIGN_TEXT_LENGTH)
+    lighting = _design_field(help_text="e.g. soft window light")
+    lighting_direction = _design_field("Light direction", help_text="e.g. from the left")
+    lighting_quality = _design_field("Light quality", help_text="e.g. soft, diffused")
+    lighting_complexity = _design_field("Light complexity", help_text="e.g. single key light")
     framing = forms.ChoiceField(
-        required=False, choices=_choices(schema.FRAMINGS, schema.FRAMING_LABELS, "Default")
+        required=False, choices=_choices(schema.FRAMINGS, schema.FRAMING_LABELS, schema.STYLE_DEFAULT)
     )
-    angle = forms.ChoiceField(required=False, choices=_choices(schema.ANGLES, schema.ANGLE_LABELS, "Default"))
-    shadow = forms.ChoiceField(
-        required=False, choices=_choices(schema.SHADOWS, schema.SHADOW_LABELS, "Style default")
+    angle = forms.ChoiceField(
+        required=False,
+        choices=_choices(schema.ANGLES, schema.ANGLE_LABELS, schema.STYLE_DEFAULT),
+        help_text="Flat lay is always shot top-down",
+    )
+    shadow = ShadowField(
+        required=False,
+        choices=_choices(
+            tuple(s for s in schema.SHADOWS if s != "auto"), schema.SHADOW_LABELS, schema.STYLE_DEFAULT
+        ),
     )
     prompt = TextField(
         required=False, max_length=schema.MAX_PROMPT_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
@@ -106,7 +151,11 @@ class InstructionForm(forms.Form):
     seed = forms.IntegerField(required=False)
     num_variations = forms.IntegerField(initial=1, label="Variations")
     size = forms.ChoiceField(
-        required=False, choices=_choices(schema.SIZES, {}, f"Default ({schema.DEFAULT_SIZE})")
+        required=False,
+        choices=[
+            *_choices(schema.SIZES, {}, f"Default ({schema.DEFAULT_SIZE})"),
+            (SIZE_CUSTOM, "Custom width × height"),
+        ],
     )
     ar = forms.ChoiceField(
         required=False, label="Aspect ratio", choices=_choices(schema.ASPECT_RATIOS, {}, "Default")
@@ -114,12 +163,26 @@ class InstructionForm(forms.Form):
     format = forms.ChoiceField(
         required=False, choices=_choices(schema.FORMATS, {"jpg": "JPG", "png": "PNG"}, "JPG")
     )
-    width = forms.IntegerField(required=False, help_text="Custom size: 256–7000, multiple of 8")
-    height = forms.IntegerField(required=False)
+    width = forms.IntegerField(required=False, help_text="256–7000, multiple of 8")
+    height = forms.IntegerField(required=False, help_text="256–7000, multiple of 8")
 
     OPTION_FIELDS = ("size", "ar", "format", "width", "height")
+    LIGHTING_FIELDS = {f"lighting_{part}": part for part in schema.LIGHTING_PARTS}
     # Keys of an edited instruction that the form does not show; they are kept as they were.
     KEPT_KEYS = ("preset_name", "category_names")
+    # field -> (the field that decides, the values under which it applies)
+    WHEN: dict[str, tuple[str, tuple[str, ...]]] = {
+        **{
+            name: ("style", tuple(s for s in schema.STYLES if schema.field_applies(name, s)))
+            for name in (*schema.DESIGN_FIELDS, "angle")
+            if not all(schema.field_applies(name, s) for s in schema.STYLES)
+        },
+        "lighting": ("lighting_mode", ("", "text")),
+        **{name: ("lighting_mode", ("parts",)) for name in LIGHTING_FIELDS},
+        "ar": ("size", ("", *schema.SIZES)),
+        "width": ("size", (SIZE_CUSTOM,)),
+        "height": ("size", (SIZE_CUSTOM,)),
+    }
 
     def __init__(self, *args, base: dict | None = None, **kwargs):
         """`base` is the instruction being edited, so what the form cannot show survives the edit."""
@@ -127,29 +190,67 @@ class InstructionForm(forms.Form):
         if base:
             kwargs["initial"] = {**self.initial_from(base), **kwargs.get("initial", {})}
         super().__init__(*args, **kwargs)
+        for name, (decider, values) in self.WHEN.items():
+            self.fields[name].widget.attrs["data-when"] = f"{self.add_prefix(decider)}={'|'.join(values)}"
+        self.fields["background"].widget.attrs["placeholder"] = schema.STYLE_DEFAULT
 
     def clean(self) -> dict:
         data = super().clean()
+        if data.get("size") == "" and (data.get("width") is not None or data.get("height") is not None):
+            data["size"] = SIZE_CUSTOM  # width and height sent without a size (no script, an older page)
+        self._refuse_what_does_not_apply(data)
+        if data.get("size") == SIZE_CUSTOM and data.get("width") is None and data.get("height") is None:
+            self.add_error("width", "Enter a width and a height for a custom size, or choose another size.")
         if self.errors:
             return data
         instruction = self.to_instruction(data)
-        add_schema_errors(self, schema.validate_instruction(instruction), {})
+        field_map = {part: name for name, part in self.LIGHTING_FIELDS.items()}
+        add_schema_errors(self, schema.validate_instruction(instruction), field_map)
         data["instruction"] = instruction
         return data
 
+    def _refuse_what_does_not_apply(self, data: dict) -> None:
+        for name, (decider, values) in self.WHEN.items():
+            value, choice = data.get(name), data.get(decider)
+            if value in (None, "") or choice is None or choice in values or self.has_error(decider):
+                continue
+            if decider == "style" and schema.FORCED_VALUES.get(choice, {}).get(name) == value:
+                continue  # the forced value itself (an edited flat lay keeps its top-down angle)
+            self.add_error(name, self._does_not_apply(name, decider, values))
+
+    def _does_not_apply(self, name: str, decider: str, values: tuple[str, ...]) -> str:
+        label = self.fields[name].label or name.replace("_", " ").capitalize()
+        if decider == "style":
+            if not values or name == "angle":
+                return f"{label} is set by this style; leave it on {schema.STYLE_DEFAULT}."
+            return f"{label} applies only to {_style_names(values)}: clear it or choose that style."
+        if decider == "size":
+            if name == "ar":
+                return "A custom size sets its own aspect ratio: leave Aspect ratio on Default."
+            return f"{label} is only for a custom size: choose “Custom width × height” in Size, or clear it."
+        mode = dict(LIGHTING_MODES)[values[-1]]
+        return f"{label} is used only when lighting is given “{mode}”: change that choice, or clear it."
+
     def to_instruction(self, data: dict) -> dict:
         base = self.base
-        instruction: dict = {"style": data["style"]}
+        style = data["style"]
+        instruction: dict = {"style": style}
         for name in schema.DESIGN_FIELDS:
+            if not schema.field_applies(name, style):
+                continue
             original = base.get(name)
-            if (
+            if name == "lighting":
+                value = self._lighting(data, original)
+            elif (
                 original is not None
                 and not isinstance(original, str)
                 and data.get(name) == schema.design_text(original)
             ):
-                instruction[name] = original  # an object or a Design Value index, left untouched
-            elif data.get(name):
-                instruction[name] = data[name]
+                value = original  # an object or a Design Value index, left untouched
+            else:
+                value = data.get(name)
+            if value not in (None, "", {}):
+                instruction[name] = value
         for name in ("framing", "angle", "shadow", "prompt"):
             if data.get(name):
                 instruction[name] = data[name]
@@ -157,13 +258,37 @@ class InstructionForm(forms.Form):
             instruction["seed"] = data["seed"]
         if data.get("num_variations") not in (None, 1):
             instruction["num_variations"] = data["num_variations"]
-        options = {k: data[k] for k in self.OPTION_FIELDS if data.get(k) not in (None, "")}
+        options = {
+            k: data[k] for k in self.OPTION_FIELDS if data.get(k) not in (None, "") and data[k] != SIZE_CUSTOM
+        }
         if "seed" in base.get("options", {}):
             options["seed"] = base["options"]["seed"]
         if options:
             instruction["options"] = options
         instruction.update({key: base[key] for key in self.KEPT_KEYS if key in base})
         return instruction
+
+    def _lighting(self, data: dict, original: object) -> object:
+        """Text, or {direction, quality, complexity}; an edited object or index is kept if left untouched."""
+        text = data.get("lighting") or ""
+        parts = {part: data[name] for name, part in self.LIGHTING_FIELDS.items() if data.get(name)}
+        if original is not None and not isinstance(original, str):
+            # As this form shows it, or as the form before the lighting parts showed it (all in one text).
+            shown = self._lighting_initial(original)
+            fields = self.LIGHTING_FIELDS.items()
+            shown_parts = {part: shown[name] for name, part in fields if shown.get(name)}
+            legacy = (schema.design_text(original), {})
+            if (text, parts) in ((shown.get("lighting", ""), shown_parts), legacy):
+                return original
+        return parts or text
+
+    @classmethod
+    def _lighting_initial(cls, value: object) -> dict:
+        if not isinstance(value, dict) or not any(part in value for part in schema.LIGHTING_PARTS):
+            return {"lighting_mode": "text", "lighting": schema.design_text(value)}
+        initial = {"lighting_mode": "parts", "lighting": value.get("text", "")}
+        initial.update({name: value.get(part, "") for name, part in cls.LIGHTING_FIELDS.items()})
+        return {k: v for k, v in initial.items() if isinstance(v, str)}
 
     @classmethod
     def initial_from(cls, instruction: dict) -> dict:
@@ -173,7 +298,14 @@ class InstructionForm(forms.Form):
         for name in schema.DESIGN_FIELDS:
             if name in instruction:
                 initial[name] = schema.design_text(instruction[name])
-        initial.update({k: v for k, v in instruction.get("options", {}).items() if k in cls.OPTION_FIELDS})
+        if "lighting" in instruction:
+            initial.update(cls._lighting_initial(instruction["lighting"]))
+        if initial.get("shadow") == "auto":
+            initial["shadow"] = ""  # one way to say it: Style default
+        options = instruction.get("options", {})
+        initial.update({k: v for k, v in options.items() if k in cls.OPTION_FIELDS})
+        if "width" in options or "height" in options:
+            initial["size"] = SIZE_CUSTOM
         return initial
 
 

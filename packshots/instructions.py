@@ -48,7 +48,7 @@ MIN_DIMENSION, MAX_DIMENSION = 256, 7000
 
 DESIGN_FIELDS = ("background", "composition", "props", "surface", "color_palette", "lighting")
 _DESIGN_PARTS = ("text", "image")
-_LIGHTING_PARTS = ("direction", "quality", "complexity")
+LIGHTING_PARTS = ("direction", "quality", "complexity")
 
 # PiktID only says "style-specific defaults apply"; these follow its description of each style.
 SHADOW_DEFAULTS = {
@@ -58,6 +58,18 @@ SHADOW_DEFAULTS = {
     "marketing_ready": "natural",
     "free": "soft_drop",
 }
+# Fields that mean something for some styles only: PiktID says surface "applies only to flat_lay", and props
+# and color_palette belong to marketing_ready scenes. Forms refuse them for other styles; instruction
+# files are taken as PiktID takes them. Every other field applies to every style.
+STYLE_ONLY_FIELDS = {
+    "surface": ("flat_lay",),
+    "props": ("marketing_ready",),
+    "color_palette": ("marketing_ready",),
+}
+# Values PiktID imposes on a style whatever is sent (see normalize_instruction): they cannot be chosen.
+FORCED_VALUES = {"flat_lay": {"angle": "top_down"}}
+# The one name for "leave it to the style": a missing key (shadow "auto" is read the same way).
+STYLE_DEFAULT = "Style default"
 # full_frame has no aspect ratio of its own, so it falls through to 1:1.
 FRAMING_ASPECT_RATIOS = {"square_packshot": "1:1", "tall_3_4": "3:4", "wide_4_3": "4:3"}
 
@@ -73,7 +85,7 @@ FRAMING_LABELS = _labels(FRAMINGS, tall_3_4="Tall 3:4", wide_4_3="Wide 4:3")
 ANGLE_LABELS = _labels(
     ANGLES, three_quarter="Three-quarter", top_down="Top-down", detail_macro="Detail (macro)"
 )
-SHADOW_LABELS = _labels(SHADOWS, auto="Auto (style default)")
+SHADOW_LABELS = _labels(SHADOWS, auto=STYLE_DEFAULT)
 SIZE_LABELS = {
     size: f"{size} · {SIZE_PIXELS[size]} px · {CREDITS_PER_OUTPUT[size]} credits" for size in SIZES
 }
@@ -231,7 +243,7 @@ _object = _when(lambda value: isinstance(value, dict), "must be an object")
 _INSTRUCTION_CHECKS: dict[str, Check] = {
     "style": _enum(STYLES, "a style"),
     **{field: _design(_DESIGN_PARTS) for field in DESIGN_FIELDS},
-    "lighting": _design(_DESIGN_PARTS + _LIGHTING_PARTS),
+    "lighting": _design(_DESIGN_PARTS + LIGHTING_PARTS),
     "framing": _enum(FRAMINGS, "a framing"),
     # Any angle is accepted for flat_lay: PiktID forces top_down rather than rejecting the instruction.
     "angle": _enum(ANGLES, "an angle"),
@@ -388,9 +400,13 @@ def _check_image(image: object, key: str, errors: dict[str, list[str]]) -> None:
 def normalize_instruction(data: dict) -> dict:
     """Return a copy with PiktID's forced values applied: flat_lay is always shot top_down."""
     result = copy.deepcopy(data)
-    if result.get("style") == "flat_lay":
-        result["angle"] = "top_down"
+    result.update(FORCED_VALUES.get(result.get("style"), {}))
     return result
+
+
+def field_applies(field: str, style: str) -> bool:
+    """Whether a user may set `field` for `style`: not a field of other styles, not one the style forces."""
+    return field not in FORCED_VALUES.get(style, {}) and style in STYLE_ONLY_FIELDS.get(field, (style,))
 
 
 def _options(instruction: dict) -> dict:
@@ -462,9 +478,38 @@ def design_text(value: object) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
-        parts = (value.get(key) for key in ("text", *_LIGHTING_PARTS))
+        parts = (value.get(key) for key in ("text", *LIGHTING_PARTS))
         return " ".join(part for part in parts if isinstance(part, str) and part)
     return ""
+
+
+def design_summary(value: object) -> str:
+    """A design field as the instruction list shows it: its text, or "Style default" when it is not set."""
+    if value is None or value == "":
+        return STYLE_DEFAULT
+    if isinstance(value, bool) or not isinstance(value, str | int | dict):
+        return str(value)
+    if isinstance(value, int):
+        return f"Design value #{value}"
+    text = design_text(value)
+    if isinstance(value, dict) and value.get("image"):
+        return f"{text} (with an image)" if text else "An image"
+    return text
+
+
+def describe_scene(instruction: dict) -> list[tuple[str, str]]:
+    """(label, text) for the background, the surface (flat lay only) and the shadow of an instruction."""
+    style = instruction.get("style")
+    scene = [("Background", design_summary(instruction.get("background")))]
+    if style in STYLE_ONLY_FIELDS["surface"]:
+        scene.append(("Surface", design_summary(instruction.get("surface"))))
+    shadow = instruction.get("shadow", "auto")
+    if shadow == "auto" and style in SHADOW_DEFAULTS:
+        text = f"{STYLE_DEFAULT} ({SHADOW_LABELS[SHADOW_DEFAULTS[style]].lower()})"
+    else:
+        text = SHADOW_LABELS.get(shadow, str(shadow))
+    scene.append(("Shadow", text))
+    return scene
 
 
 def describe_instruction(instruction: dict) -> str:

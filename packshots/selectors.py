@@ -61,8 +61,10 @@ def instruction_rows(job: Job) -> list[dict]:
         rows.append(
             {
                 "index": index,
+                "number": index + 1,  # what people read; `index` stays the position URLs and outputs use
                 "instruction": instruction,
                 "summary": schema.describe_instruction(instruction),
+                "scene": schema.describe_scene(instruction),
                 "outputs": outputs,
                 "credits": outputs * schema.output_credits(instruction),
                 "size": "×".join(map(str, schema.output_size(instruction))),

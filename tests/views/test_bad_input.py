@@ -270,7 +270,7 @@ def test_hostile_text_anywhere_in_an_instructions_document_is_reported_by_path(
         assert "instructions[0]: unknown field" in response.text
     else:
         assert f"instructions[0].{path}: " in response.text and " is not a" in response.text
-    assert len(response.content) < 100_000 + 10_000  # values are quoted short; the pasted text may come back
+    assert len(response.content) < 100_000 + 20_000  # values are quoted short; the pasted text may come back
     assert snapshot() == before
 
 

@@ -377,7 +377,7 @@ def test_an_instruction_is_edited_in_place_keeping_what_the_form_cannot_show(mem
     job = factories.make_draft(team=team, instructions=[factories.WHITE_CUTOUT, rich])
     url = reverse("packshots:wizard-instructions", args=[job.pk])
     page = member_client.get(url + "?edit=1")
-    assert "Edit instruction #1" in page.text and 'value="sunlit terrace"' in page.text
+    assert "Edit instruction #2" in page.text and 'value="sunlit terrace"' in page.text
     data = {
         "action": "custom",
         "custom-replace": "1",
@@ -407,7 +407,7 @@ def test_editing_with_a_bad_value_changes_nothing(member_client, team):
     url = reverse("packshots:wizard-instructions", args=[job.pk])
     data = {"action": "custom", "custom-replace": "0", "custom-style": "free", "custom-num_variations": "0"}
     response = member_client.post(url, data, headers=HX)
-    assert "must be 1–8" in response.text and "Edit instruction #0" in response.text
+    assert "must be 1–8" in response.text and "Edit instruction #1" in response.text
     job.refresh_from_db()
     assert job.instructions == [factories.WHITE_CUTOUT]
 
