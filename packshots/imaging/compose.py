@@ -7,6 +7,7 @@ which are computed at ≤ 512 px and upscaled (they are blurry anyway): a 4K can
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import cv2
@@ -15,13 +16,16 @@ from PIL import Image
 
 from packshots import instructions as schema
 
-from . import colors
+from . import colors, surfaces
 from .segment import Cutout
 
 STYLES = schema.STYLES
 SHADOWS = tuple(s for s in schema.SHADOWS if s != "auto")  # callers resolve "auto" (schema.effective_shadow)
 # Share of the canvas the garment's box may fill along its limiting side.
 FILL = {None: 0.84, "square_packshot": 0.82, "tall_3_4": 0.84, "wide_4_3": 0.84, "full_frame": 0.94}
+# A white cutout with no framing asked for: the garment's long side at 85 % of the canvas, the marketplace
+# norm (issue 12 asks 85 % ± 3 %), and its variations only move it by ±1.5 % so they stay within that.
+WHITE_CUTOUT_FILL, WHITE_CUTOUT_SCALE_JITTER = 0.85, 0.015
 # Floating styles sit above centre so their shadow has room below.
 LIFT = {
     "flat_lay": 0.0,
@@ -36,6 +40,7 @@ DEFAULT_BACKGROUND = {
     "marketing_ready": [(246, 244, 241), (225, 221, 215)],
     "free": [(240, 240, 240)],
 }
+DEFAULT_SURFACE = "linen"  # a flat lay with no surface or background text: the default linen, woven
 LOW_RES = 512
 # Shadow opacity below this is dropped, so a white background stays exactly 255 away from the garment.
 SHADOW_FLOOR = 0.004
@@ -94,11 +99,15 @@ def compose(
     low_shape = (math.ceil(height / f), math.ceil(width / f))
 
     rgb, alpha = _tight(cutout)
-    fit = FILL[framing] * min(width / rgb.shape[1], height / rgb.shape[0]) * jitter.scale
+    fill = _fill(style, framing)
+    scale = jitter.scale
+    if style == "white_cutout":
+        scale = 1 + (scale - 1) * WHITE_CUTOUT_SCALE_JITTER / 0.05
+    fit = fill * min(width / rgb.shape[1], height / rgb.shape[0]) * scale
     gw, gh = max(1, round(rgb.shape[1] * fit)), max(1, round(rgb.shape[0] * fit))
     x = round((width - gw) / 2 + jitter.dx * width)
     # Lift within the margin the framing leaves, so full-frame garments do not touch the top edge.
-    lift = LIFT[style] * (1 - FILL[framing]) / (1 - FILL[None])
+    lift = LIFT[style] * (1 - fill) / (1 - FILL[None])
     y = round((height - gh) / 2 - lift * height + jitter.dy * height)
     x, y = min(max(x, 0), max(width - gw, 0)), min(max(y, 0), max(height - gh, 0))
 
@@ -110,7 +119,17 @@ def compose(
     else:
         canvases = (
             _background(
-                style, width, height, low_shape, background, color_palette, surface, lighting, seed, jitter
+                style,
+                width,
+                height,
+                low_shape,
+                background,
+                color_palette,
+                surface,
+                lighting,
+                seed,
+                jitter,
+                variation,
             ),
         )
     if shadow != "none":
@@ -137,10 +156,17 @@ def _unmix(black: np.ndarray, white: np.ndarray) -> Image.Image:
     return Image.fromarray(np.dstack([colour, np.round(opacity).astype(np.uint8)]), "RGBA")
 
 
-def upscale_factor(cutout: Cutout, *, width: int, height: int, framing: str | None = None) -> float:
+def _fill(style: str, framing: str | None) -> float:
+    """Share of the canvas the garment's box fills along its limiting side."""
+    return WHITE_CUTOUT_FILL if style == "white_cutout" and framing is None else FILL[framing]
+
+
+def upscale_factor(
+    cutout: Cutout, *, width: int, height: int, framing: str | None = None, style: str | None = None
+) -> float:
     """How much `compose` enlarges the garment's own pixels for this canvas (above ~3 it looks soft)."""
     rgb, _ = _tight(cutout)
-    return FILL[framing] * min(width / rgb.shape[1], height / rgb.shape[0])
+    return _fill(style or "", framing) * min(width / rgb.shape[1], height / rgb.shape[0])
 
 
 def _tight(cutout: Cutout) -> tuple[np.ndarray, np.ndarray]:
@@ -166,20 +192,25 @@ def _background(
     lighting: str,
     seed: int,
     jitter: Jitter,
+    variation: int = 0,
 ) -> np.ndarray:
     if style == "white_cutout":
         # Marketplaces require pure #FFFFFF: no tint, texture or vignette here, whatever the text says.
         return np.full((height, width, 3), 255, np.uint8)
     text = " ".join((surface, background) if style == "flat_lay" else (background, palette))
-    found, moods = colors.scan(text)
-    tones = found or DEFAULT_BACKGROUND[style]
+    word = surfaces.surface_word(text) if style == "flat_lay" else None
+    if word:
+        tones, moods = _surface_tones(text, word)
+    else:
+        found, moods = colors.scan(text)
+        tones = found or DEFAULT_BACKGROUND[style]
     for mood in moods:
         tones = [colors.adjust(c, mood) for c in tones]
     if len(tones) == 1 and "gradient" in text.lower():
         tones = [colors.adjust(tones[0], "light"), tones[0]]
     low = _gradient(np.array(tones[:3], np.float32), low_shape, text.lower()) * jitter.tone
-    if style == "flat_lay":
-        low += _texture(surface.lower(), low_shape, seed)
+    if style == "flat_lay" and not word and text.strip():
+        low += _texture(low_shape, seed)  # a colour without a material: plain cloth-like mottling
     vignette = 0.22 if "dramatic" in lighting else 0.0 if "soft" in lighting else 0.05
     if style != "flat_lay":
         ys, xs = np.ogrid[-1 : 1 : low_shape[0] * 1j, -1 : 1 : low_shape[1] * 1j]
@@ -188,11 +219,31 @@ def _background(
         low *= np.array([1.03, 1.0, 0.95], np.float32)
     elif "cool" in lighting:
         low *= np.array([0.96, 0.99, 1.04], np.float32)
-    full = cv2.resize(np.clip(low, 0, 255), (width, height), interpolation=cv2.INTER_LINEAR)
-    canvas = np.round(full).astype(np.uint8)
+    # Upscaled as uint8: a quarter of the memory of float RGB at 4K, and the steps stay below one level.
+    low8 = np.round(np.clip(low, 0, 255)).astype(np.uint8)
+    canvas = cv2.resize(low8, (width, height), interpolation=cv2.INTER_LINEAR)
     if style == "flat_lay":
+        if word or not text.strip():
+            kind = surfaces.WORDS[word] if word else DEFAULT_SURFACE
+            surfaces.paint(canvas, kind, seed=seed, variation=variation)
         _add_grain(canvas, seed)
     return canvas
+
+
+def _surface_tones(text: str, word: str) -> tuple[list[colors.RGB], list[str]]:
+    """Base tones of a material surface: its own colour, or the other colours named, tinted by it.
+
+    "light oak" is oak made lighter; "black marble" and "white oak" are mostly black and white but keep
+    some of the material's tone; "oak, pink background" gives a pinkish oak rather than a gradient.
+    """
+    material = colors.MATERIALS.get(word) or surfaces.COLOURS[word]
+    others = re.sub(rf"\b(?:{'|'.join(surfaces.WORDS)})\b", " ", text.lower())
+    found, moods = colors.scan(others)
+    if not found:
+        return [material], moods
+    return [
+        tuple(round(0.7 * c + 0.3 * m) for c, m in zip(colour, material, strict=True)) for colour in found
+    ], moods
 
 
 def _gradient(tones: np.ndarray, shape: tuple[int, int], text: str) -> np.ndarray:
@@ -213,8 +264,8 @@ def _gradient(tones: np.ndarray, shape: tuple[int, int], text: str) -> np.ndarra
     return (tones[i] * (1 - frac) + tones[i + 1] * frac).astype(np.float32)
 
 
-def _texture(surface: str, shape: tuple[int, int], seed: int) -> np.ndarray:
-    """Subtle low-frequency surface pattern in ± levels: wood grain, marble veins, mottled stone or cloth."""
+def _texture(shape: tuple[int, int], seed: int) -> np.ndarray:
+    """Subtle low-frequency mottling in ± levels, for a surface named only by its colour."""
     rng = np.random.default_rng([seed, 7])
     h, w = shape
 
@@ -223,14 +274,7 @@ def _texture(surface: str, shape: tuple[int, int], seed: int) -> np.ndarray:
             rng.standard_normal((ny, nx)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC
         )
 
-    if any(word in surface for word in ("wood", "oak", "walnut", "pine")):
-        pattern = 2.5 * noise(max(h // 2, 2), 3) + 2 * noise(max(h // 10, 2), 5)
-    elif "marble" in surface:
-        pattern = -9 * np.exp(-(np.abs(noise(6, 6) + 0.4 * noise(24, 24)) * 12))
-    elif any(word in surface for word in ("concrete", "cement", "stone", "slate")):
-        pattern = 3 * noise(8, 8) + 2.5 * noise(40, 40) + 1.5 * noise(h // 2, w // 2)
-    else:
-        pattern = 1.5 * noise(6, 6) + 1.0 * noise(h // 3, w // 3)
+    pattern = 1.5 * noise(6, 6) + 1.0 * noise(h // 3, w // 3)
     return pattern[..., None]
 
 
@@ -262,22 +306,24 @@ def _shadow(
         return cv2.GaussianBlur(out, (0, 0), max(sigma, 0.5))
 
     if kind == "contact":
-        rows = np.flatnonzero(silhouette.any(1))
+        # Where the garment rests on the surface: a dark, tight band under its downward-facing outline,
+        # strongest at the lowest point (the hem, the trouser cuffs) and gone a fifth of the way up, so a
+        # sleeve's underside casts little and the gap between two legs stays light.
+        rows = np.flatnonzero(silhouette.max(1) > 0.5)
         bottom = rows[-1] if len(rows) else y0 + gh
-        base = silhouette[max(bottom - max(round(0.08 * gh), 1), 0) : bottom + 1].any(0)
-        cols = np.flatnonzero(base)
-        pool = np.zeros(shape, np.float32)
-        if len(cols):
-            centre = (round((cols[0] + cols[-1]) / 2), int(bottom))
-            axes = (max(round(0.45 * (cols[-1] - cols[0])), 1), max(round(0.02 * gh), 1))
-            cv2.ellipse(pool, centre, axes, 0, 0, 360, 1.0, -1)
-        pool = cv2.GaussianBlur(pool, (0, 0), max(0.012 * size, 0.5))
-        return np.clip(0.45 * pool + 0.2 * moved(0, 0.004 * size, 0.006 * size), 0, 1)
+        height = (bottom - np.arange(shape[0], dtype=np.float32)) / max(0.2 * gh, 1)
+        near_ground = np.exp(-(np.maximum(height, 0) ** 2))[:, None]
+        core = moved(0, 0.009 * size, 0.007 * size)
+        core -= silhouette  # what the garment itself covers does not count
+        spread = moved(0, 0.025 * size, 0.025 * size)
+        return np.clip((0.9 * np.clip(core, 0, 1) + 0.55 * spread) * near_ground, 0, 1)
     if kind == "soft_drop":
-        d = 0.03 * size
-        return 0.34 * moved(d * math.sin(angle), d * math.cos(angle), 0.03 * size)
-    # natural: light, all round, only slightly below
-    return 0.16 * moved(0, 0.008 * size, 0.02 * size) + 0.08 * moved(0, 0.015 * size, 0.04 * size)
+        # Lit from the upper left: the whole outline cast down and to the right, soft.
+        d = 0.035 * size
+        direction = math.radians(40) + angle  # away from straight down, towards the right
+        return 0.3 * moved(d * math.sin(direction), d * math.cos(direction), 0.03 * size)
+    # natural: diffuse daylight, a thin soft halo all round the outline and a little more below it
+    return 0.26 * moved(0, 0.004 * size, 0.008 * size) + 0.12 * moved(0, 0.012 * size, 0.035 * size)
 
 
 def _darken(canvas: np.ndarray, low: np.ndarray, f: int) -> None:
