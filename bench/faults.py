@@ -77,6 +77,8 @@ def faulty_fake(seed: int):
                 after = after and method == "POST"
                 self.injected[f"500{' after acting' if after else ''}"] += 1
                 self.injected[f"500 {method} {path.split('/')[1]}"] += 1
+                if after:  # e.g. a PiktID job made whose answer is lost: found again only by reconciling
+                    self.injected[f"500 after acting {method} {path.split('/')[1]}"] += 1
                 return Rule(method, path, 1, 500, after=after)
             if draw < 0.3:
                 self.injected["429"] += 1
@@ -329,6 +331,31 @@ def checks(ids: list[int], var_dir: Path) -> tuple[dict, list[str]]:
     return figures, failures
 
 
+def wrong_photos(ours: dict[int, str], fake) -> list[tuple[int, list[int]]]:
+    """Our jobs whose PiktID job was created from other photos than theirs, and whose photos those were.
+
+    A job that lost its create answer identifies its PiktID job by time and size only; the fake kept each
+    request's file ids, so here the photos tell whether it took its own job or another's (counts alone do not:
+    a swap of two alike jobs leaves no orphan and no shared id).
+    """
+    from packshots.models import Upload
+
+    photos: dict[int, set[str]] = {}
+    for job_id, account_key, files in Upload.objects.filter(job_id__in=ours).values_list(
+        "job_id", "job__account_key", "remote_file_ids"
+    ):
+        photos.setdefault(job_id, set()).add(files.get(account_key, ""))
+    owner = {file_id: job_id for job_id, files in photos.items() for file_id in files}
+    wrong = []
+    for job_id, remote_job_id in sorted(ours.items()):
+        request = fake.jobs.get(remote_job_id, {}).get("request") or {}
+        images = request.get("images") or []
+        sent = {image["file_id"] if isinstance(image, dict) else image for image in images}
+        if sent != photos.get(job_id):
+            wrong.append((job_id, sorted({owner.get(file_id, -1) for file_id in sent})))
+    return wrong
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=["local", "piktid"], required=True)
@@ -402,6 +429,7 @@ def main() -> None:
         )
         remote = [j for j, job in fake.jobs.items() if job["account"].token == TOKEN]
         orphans = sorted(set(remote) - set(ours.values()))
+        wrong = wrong_photos(ours, fake)
         figures |= {
             "faults injected at the fake": dict(fake.injected),
             "create-packshot requests": len(fake.creations(TOKEN)),
@@ -411,6 +439,7 @@ def main() -> None:
                 1 for n in Counter(ours.values()).values() if n > 1
             ),
             "duplicate remote jobs (at the fake, none of ours)": len(orphans),
+            "our jobs holding a PiktID job made from other photos (adopted another's)": len(wrong),
             "webhooks": dict(hooks.counts),
             "fake server errors": len(fake.errors),
         }
@@ -421,6 +450,8 @@ def main() -> None:
         }
         if orphans or shared:
             failures.append(f"duplicate remote jobs: orphans {orphans}, held by 2+ of our jobs {shared}")
+        if wrong:
+            failures.append(f"jobs holding a PiktID job of other photos (ours, theirs): {wrong}")
         if len(ours) != len(ids):
             failures.append(f"jobs without a remote job: {sorted(set(ids) - set(ours))}")
     kills = outcome["kills"]
