@@ -302,6 +302,9 @@ class InstructionForm(forms.Form):
             initial.update(cls._lighting_initial(instruction["lighting"]))
         if initial.get("shadow") == "auto":
             initial["shadow"] = ""  # one way to say it: Style default
+        for name, value in schema.FORCED_VALUES.get(instruction.get("style"), {}).items():
+            if initial.get(name) == value:
+                del initial[name]  # the style's own value (a flat lay's top-down angle) is not a choice
         options = instruction.get("options", {})
         initial.update({k: v for k, v in options.items() if k in cls.OPTION_FIELDS})
         if "width" in options or "height" in options:

@@ -13,16 +13,24 @@ from packshots.selectors import presets_for_team
 from packshots.services import library
 
 
+def _preset_rows(presets, *, category: str = "") -> list[dict]:
+    return [
+        {
+            "preset": p,
+            "summary": schema.describe_instruction(p.instruction),
+            "scene": schema.describe_scene(p.instruction),
+        }
+        for p in presets
+        if not category or category in p.categories
+    ]
+
+
 @require_GET
 @team_member_required
 def preset_list(request: HtmxHttpRequest) -> HttpResponse:
     presets = presets_for_team(request.team)
     category = request.GET.get("category", "")
-    rows = [
-        {"preset": p, "summary": schema.describe_instruction(p.instruction)}
-        for p in presets
-        if not category or category in p.categories
-    ]
+    rows = _preset_rows(presets, category=category)
     categories = sorted({c for p in presets for c in p.categories})
     return render(
         request,
@@ -87,7 +95,7 @@ def preset_import(request: HtmxHttpRequest) -> HttpResponse:
             messages.success(request, text)
             return redirect("packshots:preset-list")
     presets = presets_for_team(request.team)
-    rows = [{"preset": p, "summary": schema.describe_instruction(p.instruction)} for p in presets]
+    rows = _preset_rows(presets)
     return render(request, "packshots/preset_list.html", {"rows": rows, "import_form": form}, status=200)
 
 

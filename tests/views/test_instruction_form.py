@@ -246,3 +246,27 @@ def test_photo_picker_offers_heic_and_heif(member_client, team):
     assert {"image/heic", "image/heif", ".heic", ".heif", "image/jpeg", "image/png", "image/webp"} <= set(
         accept
     )
+
+
+def test_editing_a_flat_lay_leaves_its_forced_angle_out_of_the_form(member_client, team):
+    job = factories.make_draft(team=team, instructions=[{"style": "flat_lay", "surface": "oak"}])
+    assert job.instructions[0]["angle"] == "top_down"  # stored normalised
+    url = reverse("packshots:wizard-instructions", args=[job.pk])
+    page = member_client.get(url + "?edit=0").text
+    angle = re.search(r'<select name="custom-angle".*?</select>', page, re.S).group()
+    assert '<option value="" selected>Style default</option>' in angle
+    data = {"action": "custom", "custom-replace": "0", "custom-style": "flat_lay", "custom-surface": "linen"}
+    response = member_client.post(url, {**data, "custom-num_variations": "1"}, headers=HX)
+    assert "Updated 1 instruction." in response.text
+    job.refresh_from_db()
+    assert job.instructions == [{"style": "flat_lay", "surface": "linen", "angle": "top_down"}]
+
+
+def test_preset_list_shows_background_surface_and_shadow(member_client, team):
+    factories.make_preset(
+        team=team, name="Oak", instruction={"style": "flat_lay", "surface": "oak", "shadow": "auto"}
+    )
+    page = member_client.get(reverse("packshots:preset-list")).text
+    row = _row_text(_rows(page)[0])
+    assert "Background: Style default" in row and "Surface: oak" in row
+    assert "Shadow: Style default (natural)" in row
