@@ -7,6 +7,7 @@ is read, and a chunked body is cut off (413) the moment it passes the cap. The c
 """
 
 import os
+import re
 
 from django.core.asgi import get_asgi_application
 
@@ -15,6 +16,10 @@ django_application = get_asgi_application()
 
 from batches.services import zip_cap  # noqa: E402
 from packshots.uploads import request_cap  # noqa: E402 (needs the settings loaded above)
+from packshots.views import webhooks  # noqa: E402
+
+# PiktID's deliveries skip Django's request handling (packshots.views.webhooks explains why and when).
+WEBHOOK_PATH = re.compile(r"/webhooks/piktid/([^/]{1,200})/")
 
 TOO_LARGE = b"Request body too large."
 
@@ -24,6 +29,9 @@ async def application(scope, receive, send):
         return await _lifespan(receive, send)
     if scope["type"] != "http":
         return await django_application(scope, receive, send)
+    webhook = WEBHOOK_PATH.fullmatch(scope["path"])
+    if webhook and webhooks.lean_path_applies(scope):
+        return await webhooks.piktid_webhook_asgi(scope, receive, send, key=webhook[1])
     # A batch ZIP has its own, larger cap (batches.services.zip_cap, checked again by its upload handler).
     cap = zip_cap() + 2**20 if scope.get("path") == "/batches/new/zip/" else request_cap()
     declared = dict(scope["headers"]).get(b"content-length", b"")
@@ -69,5 +77,6 @@ async def _lifespan(receive, send) -> None:
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            webhooks.close_connections()
             await send({"type": "lifespan.shutdown.complete"})
             return

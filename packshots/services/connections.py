@@ -13,9 +13,10 @@ when it still points at the disconnecting team's URL.
 import hashlib
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -179,6 +180,42 @@ def connection_for_webhook_key(key: str) -> tuple[Team, list[str]] | None:
     return connection.team, valid
 
 
+class WebhookKey(NamedTuple):
+    team: Team
+    account_key: str
+    secrets: list[str]
+
+
+# How long a process trusts what it read about a webhook key. PiktID may send hundreds of deliveries a second
+# to one key; a secret replaced meanwhile is read again at once (`fresh`), a disconnection made in another
+# process is seen within this time (in this process at once).
+WEBHOOK_KEY_TTL_S = 5.0
+_webhook_keys: dict[str, tuple[float, WebhookKey]] = {}
+
+
+def webhook_key_lookup(key: str, *, fresh: bool = False) -> WebhookKey | None:
+    """`connection_for_webhook_key` with the account key, remembered for WEBHOOK_KEY_TTL_S (None: unknown)."""
+    now = time.monotonic()
+    cached = _webhook_keys.get(key)
+    if cached is not None and not fresh and now - cached[0] < WEBHOOK_KEY_TTL_S:
+        return cached[1]
+    found = connection_for_webhook_key(key)
+    if found is None:
+        _webhook_keys.pop(key, None)
+        return None
+    team, valid = found
+    entry = WebhookKey(team, team.piktid_connection.account_key, valid)
+    if valid:  # unknown keys and unreadable secrets are not remembered: attackers cannot fill the memory
+        if len(_webhook_keys) > 1000:
+            _webhook_keys.clear()
+        _webhook_keys[key] = (now, entry)
+    return entry
+
+
+def _webhook_keys_forget() -> None:
+    _webhook_keys.clear()
+
+
 # ---- writes
 
 
@@ -225,6 +262,7 @@ def piktid_connect(
         connection.full_clean()
         connection.save()
         _account_valid(credentials.account_key, credits=account.credits, now=now)
+        transaction.on_commit(_webhook_keys_forget)
     logger.info("Team %s connected to PiktID (account %s…)", team.pk, credentials.account_key[:12])
     if webhook_base_url:
         try:
@@ -282,6 +320,7 @@ def piktid_disconnect(*, team: Team) -> Literal["removed", "none", "elsewhere", 
     outcome = _webhook_release(connection) if connection.webhook_url else "none"
     with transaction.atomic():
         PiktidConnection.objects.filter(pk=connection.pk).delete()
+        transaction.on_commit(_webhook_keys_forget)
         if team.default_engine == Team.Engine.PIKTID and not settings.PIKTID_TOKEN:
             Team.objects.filter(pk=team.pk).update(default_engine="")
             team.default_engine = ""

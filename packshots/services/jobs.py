@@ -9,7 +9,7 @@ from functools import partial
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
@@ -392,22 +392,47 @@ def engine_event_apply(
             # and leave the job running forever (PostgreSQL with several workers). An event without an
             # output (a notification) changes no output and takes no lock: webhooks stay fast.
             job = Job.objects.select_for_update().get(pk=job_id)
-        try:
-            with transaction.atomic():
-                EngineEvent.objects.create(
-                    source=source,
-                    event_id=event_id[:200],
-                    job_id=job_id,
-                    name=name[:50],
-                    payload=payload if payload is not None else (output.__dict__ if output else {}),
-                )
-        except IntegrityError:
+        payload = payload if payload is not None else (output.__dict__ if output else {})
+        if not engine_event_record(
+            source=source, event_id=event_id, job_id=job_id, name=name, payload=payload
+        ):
             return False
         if job_id is not None:
             Job.objects.filter(pk=job_id).update(last_event_at=timezone.now())
         if job is not None:
             _apply_output(job, output)
     return True
+
+
+def engine_event_record(*, source: str, event_id: str, job_id: int | None, name: str, payload: dict) -> bool:
+    """Insert an event row unless (source, event_id) is known; False for a repeat. No lock, no savepoint.
+
+    One `INSERT … ON CONFLICT DO NOTHING RETURNING` (PostgreSQL and SQLite ≥ 3.35): a repeat neither raises
+    nor aborts the caller's transaction, so a webhook records its event, touches its job and queues its
+    tasks in one short transaction.
+    """
+    meta = EngineEvent._meta
+    values = {
+        "source": source,
+        "event_id": event_id[:200],
+        "job": job_id,
+        "name": name[:50],
+        "payload": payload,
+        "received_at": timezone.now(),
+    }
+    db = connections[router.db_for_write(EngineEvent)]
+    quote = db.ops.quote_name
+    fields = [meta.get_field(field) for field in values]
+    columns = ", ".join(quote(field.column) for field in fields)
+    unique = ", ".join(quote(meta.get_field(field).column) for field in ("source", "event_id"))
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({unique}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+    params = [field.get_db_prep_save(value, db) for field, value in zip(fields, values.values(), strict=True)]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
 
 
 _OUTPUT_FIELDS = (

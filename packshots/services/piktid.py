@@ -13,6 +13,7 @@ Results are copied into our storage outside any lock, then applied as `OutputEve
 import logging
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from packshots.engines.piktid.errors import (
     PiktidNotFoundError,
     PiktidRateLimitError,
     PiktidServerError,
+    SignatureError,
     UnsafeUrlError,
 )
 from packshots.engines.piktid.webhooks import parse_event, verify
@@ -55,17 +57,18 @@ from packshots.models import Job, PiktidAccount, PiktidCreation, Project, Result
 from packshots.services.connections import (
     PiktidCredentials,
     account_key_for,
-    connection_for_webhook_key,
     piktid_balance_refresh,
     piktid_client,
     piktid_credentials,
     piktid_delivery_record,
     piktid_status,
     piktid_token_invalid,
+    webhook_key_lookup,
 )
 from packshots.services.jobs import (
     OUTCOME_STATES,
     engine_event_apply,
+    engine_event_record,
     job_fail,
     job_transition,
     output_store_and_apply,
@@ -123,6 +126,10 @@ def limiter_acquire(*, job: Job, account_key: str) -> Wait | None:
         in_flight = PiktidCreation.objects.filter(
             account_key=account_key, sent_at__isnull=True, created_at__gt=now - RESERVATION_TTL
         )
+        if _alike_being_created(job, account_key, in_flight):
+            reason = "Waiting for a job like this one in the same project to reach PiktID first."
+            Job.objects.filter(pk=job.pk).update(waiting_reason=reason, updated_at=now)
+            return Wait(float(settings.PIKTID_ACTIVE_WAIT_S), reason)
         creations = recent.count() + in_flight.exclude(pk__in=recent.values("pk")).count()
         active = (
             _active_jobs(account_key, exclude=job.pk)
@@ -152,6 +159,28 @@ def limiter_acquire(*, job: Job, account_key: str) -> Wait | None:
         reason = f"Waiting for PiktID's limit: {ahead_text} ({why})."
         Job.objects.filter(pk=job.pk).update(waiting_reason=reason[:300], updated_at=now)
         return Wait(seconds, reason)
+
+
+def _alike_being_created(job: Job, account_key: str, in_flight) -> bool:
+    """Whether a job of the same project and size is on its way to PiktID or unsure whether it got there.
+
+    PiktID echoes nothing of ours: a job whose create answer is lost is found again in the project's gallery
+    by creation time and number of outputs only, so two alike jobs both in doubt cannot be told apart (one
+    could take the other's PiktID job, made from the other's photos). One create per project and size at a
+    time keeps every unclaimed match the doubting job's own; creates of other projects or sizes still overlap.
+    """
+    return (
+        Job.objects.filter(
+            engine=Job.Engine.PIKTID,
+            account_key=account_key,
+            project_id=job.project_id,
+            total_outputs=job.total_outputs,
+            remote_job_id="",
+        )
+        .filter(Q(status=Job.Status.SUBMITTING) | Q(pk__in=in_flight.values("job_id")))
+        .exclude(pk=job.pk)
+        .exists()
+    )
 
 
 @contextmanager
@@ -493,13 +522,16 @@ def piktid_reconcile(
     if credentials is None:
         job_fail(job_id=job.pk, message="This team's PiktID connection is gone; the job cannot be checked.")
         return None
-    # Another job of this project may have its create answer on the way: until every such request has
-    # settled, a job found in the gallery could be that one (adopting it would steal another job's work).
+    # Another job of this project and size may have its create answer on the way: until every such request
+    # has settled, a job found in the gallery could be that one (adopting it would steal another job's work).
+    # The limiter sends one create per project and size at a time (_alike_being_created); jobs of another
+    # size never match, so they are not waited for (two such jobs in doubt would wait for each other).
     unsettled = (
         Job.objects.filter(
             engine=Job.Engine.PIKTID,
             account_key=credentials.account_key,
             remote_project_id=job.remote_project_id,
+            total_outputs=job.total_outputs,
             status=Job.Status.SUBMITTING,
             remote_job_id="",
             submit_requested_at__gt=timezone.now() - SUBMIT_LEASE,
@@ -810,47 +842,77 @@ def piktid_notification_handle(*, account_key: str, notification: Notification) 
     """
     data = notification.data if isinstance(notification.data, dict) else {}
     remote_job_id = str(data.get("id_task") or data.get("job_id") or "")[:200]
-    job = _job_of_account(account_key, remote_job_id) if remote_job_id else None
-    with transaction.atomic():
-        fresh = engine_event_apply(
+    job_id = _job_of_account(account_key, remote_job_id) if remote_job_id else None
+    # No savepoint: a caller's transaction (the webhook's, with its own task row) simply includes this one.
+    with transaction.atomic(savepoint=False):
+        fresh = engine_event_record(
             source=f"piktid:{account_key[:12]}",
             event_id=str(notification.id),
-            job_id=job.pk if job else None,
+            job_id=job_id,
             name=notification.name,
             payload={"data": data, "timestamp": notification.timestamp},
         )
-        if fresh and job is not None and notification.name in ("batch_edit", "image_result"):
+        if fresh and job_id is not None:
+            news = notification.name in ("batch_edit", "image_result")
             ends = notification.name == "batch_edit" and data.get("status") in TERMINAL_JOB_STATUSES
-            if ends or _sync_not_asked_lately(job.pk):
-                queue.enqueue("piktid_sync_task", job_id=job.pk)
-    return Handled(job.pk if job else None, fresh)
+            if _job_touch(job_id, ask_sync=news, always=ends):
+                queue.enqueue("piktid_sync_task", job_id=job_id)
+    return Handled(job_id, fresh)
 
 
 SYNC_COALESCE = timedelta(seconds=2)
 
 
-def _sync_not_asked_lately(job_id: int) -> bool:
-    """One sync per job per SYNC_COALESCE: a conditional UPDATE decides it, across processes."""
+def _job_touch(job_id: int, *, ask_sync: bool, always: bool) -> bool:
+    """Note news of a job in one UPDATE; True when a sync should be queued for it.
+
+    One sync per job per SYNC_COALESCE (`always` for news of its end): the conditional UPDATE decides it,
+    across processes. Within a coalesced burst `last_event_at` keeps the time of the burst's first news
+    (at most SYNC_COALESCE old: the poller only asks whether a job was quiet for PIKTID_POLL_S).
+    """
     now = timezone.now()
-    return (
-        Job.objects.filter(pk=job_id)
-        .filter(Q(sync_requested_at__isnull=True) | Q(sync_requested_at__lt=now - SYNC_COALESCE))
-        .update(sync_requested_at=now)
-        == 1
-    )
+    jobs = Job.objects.filter(pk=job_id)
+    if not ask_sync:
+        jobs.update(last_event_at=now)
+        return False
+    if not always:
+        jobs = jobs.filter(Q(sync_requested_at__isnull=True) | Q(sync_requested_at__lt=now - SYNC_COALESCE))
+    return jobs.update(sync_requested_at=now, last_event_at=now) == 1
 
 
-def _job_of_account(account_key: str, remote_job_id: str) -> Job | None:
+def _job_of_account(account_key: str, remote_job_id: str) -> int | None:
     """Our job with that PiktID id, among jobs this account may speak for: those it submitted, and those of
-    the teams now using it (a team that replaced its token keeps receiving news of its running jobs)."""
-    teams = list(PiktidConnection.objects.filter(account_key=account_key).values_list("team_id", flat=True))
+    the teams now using it (a team that replaced its token keeps receiving news of its running jobs).
+
+    A job found is remembered for JOB_OF_ACCOUNT_TTL_S: a burst of news about one job costs one look-up (a job
+    keeps its PiktID id; one not found is asked again every time).
+    """
+    now = time.monotonic()
+    cached = _jobs_of_accounts.get((account_key, remote_job_id))
+    if cached is not None and now - cached[0] < JOB_OF_ACCOUNT_TTL_S:
+        return cached[1]
+    job_id = _job_of_account_query(account_key, remote_job_id)
+    if job_id is not None:
+        if len(_jobs_of_accounts) > 10_000:
+            _jobs_of_accounts.clear()
+        _jobs_of_accounts[account_key, remote_job_id] = (now, job_id)
+    return job_id
+
+
+JOB_OF_ACCOUNT_TTL_S = 5.0
+_jobs_of_accounts: dict[tuple[str, str], tuple[float, int]] = {}
+
+
+def _job_of_account_query(account_key: str, remote_job_id: str) -> int | None:
+    teams = PiktidConnection.objects.filter(account_key=account_key).values("team_id")
     environment = settings.PIKTID_TOKEN and account_key_for(
         base_url=settings.PIKTID_BASE_URL, token=settings.PIKTID_TOKEN
     )
     owners = Q(account_key=account_key) | Q(team_id__in=teams)
     if account_key == environment:
         owners |= Q(team__piktid_connection__isnull=True)
-    return Job.objects.filter(owners, engine=Job.Engine.PIKTID, remote_job_id=remote_job_id).first()
+    jobs = Job.objects.filter(owners, engine=Job.Engine.PIKTID, remote_job_id=remote_job_id)
+    return jobs.values_list("pk", flat=True).first()
 
 
 # ---------------------------------------------------------------- regenerate
@@ -922,22 +984,26 @@ def piktid_webhook_receive(*, key: str, body: bytes, signature: str | None) -> i
     to PiktID: the view answers at once and tasks do the rest. Raises WebhookNotFoundError (404),
     SignatureError (401) or ValueError for a malformed body (400).
     """
-    found = connection_for_webhook_key(key) if WEBHOOK_KEY.fullmatch(key) else None
+    found = webhook_key_lookup(key) if WEBHOOK_KEY.fullmatch(key) else None
     if found is None:
         raise WebhookNotFoundError("Unknown webhook")
-    team, secrets = found
-    verify(body, signature, secrets)
+    try:
+        verify(body, signature, found.secrets)
+    except SignatureError:
+        found = webhook_key_lookup(key, fresh=True)  # a secret replaced in the last seconds
+        if found is None:
+            raise WebhookNotFoundError("Unknown webhook") from None
+        verify(body, signature, found.secrets)
+    team, account_key = found.team, found.account_key
     notification = parse_event(body)
-    account_key = (
-        PiktidConnection.objects.filter(team=team).values_list("account_key", flat=True).first() or ""
-    )
-    handled = piktid_notification_handle(account_key=account_key, notification=notification)
+    # One short transaction: the event, its job's news and both task rows commit together.
+    with transaction.atomic():
+        handled = piktid_notification_handle(account_key=account_key, notification=notification)
+        if handled.job_id is not None and handled.fresh:
+            # Only notifications about our jobs are consumed: others may be another integration's to read.
+            queue.enqueue("piktid_notification_delete_task", team_id=team.pk, notification_id=notification.id)
     piktid_delivery_record(team=team, status=f"200 {notification.name}")
-    if handled.job_id is not None and handled.fresh:
-        # Only notifications about our jobs are consumed: others may be another integration's to read.
-        queue.enqueue("piktid_notification_delete_task", team_id=team.pk, notification_id=notification.id)
-    job_id = handled.job_id
-    return job_id
+    return handled.job_id
 
 
 def result_regenerate(*, result: Result) -> Result:
