@@ -4,7 +4,7 @@
 
 Cutouts come from the local segmentation (slow), cached as PNGs in --cache, so re-rendering after a change
 to compose.py or surfaces.py takes seconds. Writes, into --out (keep it outside git):
-- surface-<word>.png: the garments as flat lays on that surface (tiles), then a 1:1 crop of a 2K render
+- surface-<word>.png: the garments as 1K flat lays on that surface (downsized), then a 1:1 crop of a 2K render
   (the texture as a customer zooming in sees it);
 - shadow-<style>.png: one row per shadow value, the garments at the default framing;
 - prints the white cutout's fill (compliance.product_box on the rendered image) per garment, and the CPU
@@ -69,8 +69,11 @@ def main() -> None:
 
     if "surfaces" not in args.skip:
         for word in args.surfaces:
+            # Rendered at 1K (a real output size) and shown at TILE px, as a gallery thumbnail.
             tiles = [
-                compose(c, style="flat_lay", width=TILE, height=TILE, surface=word, seed=3)
+                compose(c, style="flat_lay", width=1024, height=1024, surface=word, seed=3).resize(
+                    (TILE, TILE), Image.Resampling.LANCZOS
+                )
                 for c in cutouts.values()
             ]
             big = compose(

@@ -234,7 +234,7 @@ def _surface_tones(text: str, word: str) -> tuple[list[colors.RGB], list[str]]:
     """Base tones of a material surface: its own colour, or the other colours named, tinted by it.
 
     "light oak" is oak made lighter; "black marble" and "white oak" are mostly black and white but keep
-    some of the material's tone; "oak, pink background" gives a pinkish oak rather than a gradient.
+    a fifth of the material's tone; "oak, pink background" gives a pinkish oak rather than a gradient.
     """
     material = colors.MATERIALS.get(word) or surfaces.COLOURS[word]
     others = re.sub(rf"\b(?:{'|'.join(surfaces.WORDS)})\b", " ", text.lower())
@@ -242,7 +242,7 @@ def _surface_tones(text: str, word: str) -> tuple[list[colors.RGB], list[str]]:
     if not found:
         return [material], moods
     return [
-        tuple(round(0.7 * c + 0.3 * m) for c, m in zip(colour, material, strict=True)) for colour in found
+        tuple(round(0.8 * c + 0.2 * m) for c, m in zip(colour, material, strict=True)) for colour in found
     ], moods
 
 

@@ -219,20 +219,26 @@ def _bump(centre: float, width: float) -> np.ndarray:
 
 def _weave(h: int, w: int, rng: np.random.Generator, unit: float, kind: str) -> np.ndarray:
     """Plain weave: warp and weft threads crossing over and under, with slubs (thick and thin threads)."""
-    slub, amp = {"linen": (1.0, 0.075), "canvas": (0.5, 0.085), "cotton": (0.2, 0.04)}[kind]
+    slub, amp, over = {"linen": (1.0, 0.075, 0.5), "canvas": (0.5, 0.085, 1.0), "cotton": (0.2, 0.04, 0.6)}[
+        kind
+    ]
+    # Threads finer than MIN_PITCH px would alias into a coarse grid: draw them at MIN_PITCH but fainter,
+    # as a camera blurs what it cannot resolve (a 1K linen keeps its slubs, its weave only hinted).
+    ideal = WEAVE_UNITS[kind] * unit
+    amp *= min(1.0, ideal / MIN_PITCH) ** 2
     # The crossing pattern repeats every two threads: one tile whose size holds a whole number of repeats.
     size = 256
     p = size / (2 * max(1, round(size / (2 * weave_pitch(kind, w, h)))))
     t = np.arange(size, dtype=np.float32)
     cx = np.cos(2 * np.pi * t / p)
     half = np.cos(np.pi * t / p)
-    tile = amp * 0.33 * (cx[None, :] + cx[:, None] + 1.3 * half[None, :] * half[:, None])
+    tile = amp * 0.33 * (cx[None, :] + cx[:, None] + over * half[None, :] * half[:, None])
     shade = _repeat(tile.astype(np.float32), h, w)
     # Slubs: each weft thread thicker or thinner along its length (streaks across the cloth), warp less so.
     lh, lw = max(2, round(h / p)), max(2, round(w / p))
     weft = _up(_grid(rng, lh, w / (25 * p)), lh, lw)
     warp = _up(_grid(rng, h / (60 * p), lw), lh, lw)
-    low = 1 + 0.028 * slub * (weft + 0.5 * warp) + 0.012 * _up(_fbm(rng, _low(h, w), 3, 3), lh, lw)
+    low = 1 + 0.028 * slub * (weft + 0.3 * warp) + 0.012 * _up(_fbm(rng, _low(h, w), 3, 3), lh, lw)
     shade += _up(low, h, w)
     return shade
 
@@ -329,15 +335,15 @@ def _marble(h: int, w: int, rng: np.random.Generator, unit: float, dark: bool) -
 
     # Veins follow level lines of a direction plus turbulence: weak turbulence keeps them long and
     # wandering (strong turbulence closes them into contour-map loops).
-    main = 65536 * (along(angle) * 1.7 + 0.42 * _fbm(rng, (lh, lw), 2, 6))
-    fine = 65536 * (along(angle + rng.uniform(-0.5, 0.5)) * 4 + 0.35 * _fbm(rng, (lh, lw), 2.5, 6))
+    main = 65536 * (along(angle) * 1.7 + 0.4 * _fbm(rng, (lh, lw), 2, 4))
+    fine = 65536 * (along(angle + rng.uniform(-0.5, 0.5)) * 4 + 0.35 * _fbm(rng, (lh, lw), 2.5, 5))
     # A vein: a sharp core in a soft halo, as the mineral seeps into the stone around the crack.
-    veins = _thin_lines(_up(main, h, w), 0.006, 0.035)
+    veins = _thin_lines(_up(main, h, w), 0.006, 0.06)
     veins += 0.5 * _thin_lines(_up(fine, h, w), 0.004)
     np.minimum(veins, 1.0, out=veins)
     fade = 0.45 + 0.55 * np.clip(_fbm(rng, (lh, lw), 1.5, 2) + 0.7, 0, 1)  # veins fade in and out
-    veins *= _up(fade * (1.6 if dark else -0.55), h, w)
-    veins += _up(1 + 0.03 * _fbm(rng, (lh, lw), 2.5, 4), h, w)
+    veins *= _up(fade * (1.1 if dark else -0.55), h, w)
+    veins += _up(1 + 0.045 * _fbm(rng, (lh, lw), 2.5, 4), h, w)  # grey clouds in the stone
     return veins
 
 
@@ -349,17 +355,18 @@ def _concrete(
     shade = _up(1 + 0.05 * _fbm(rng, low, 4, 5) + 0.025 * _fbm(rng, low, 16, 2), h, w)
     shade += 0.022 * _speckle(rng, h, w, 0.6 * unit)
     if pores:
-        holes = np.zeros((h, w), np.uint8)
-        count = int(h * w / (unit * unit) / 600)
-        for px, py, r in zip(
-            rng.integers(0, w, count),
-            rng.integers(0, h, count),
-            np.clip(rng.lognormal(0.0, 0.55, count) * 1.2 * unit, 1, 12 * unit),
-            strict=True,
-        ):
-            cv2.circle(holes, (int(px), int(py)), round(r), 255, -1, cv2.LINE_AA)
-        holes = cv2.GaussianBlur(holes, (0, 0), 0.4 * unit)
-        shade -= holes.astype(np.float32) * (0.28 / 255)
+        # Air pores: pits, dark inside with a lit lower-right lip (light from the upper left); many tiny,
+        # a few large. Drawn on one layer around 128: below darkens, above lightens.
+        holes = np.full((h, w), 128, np.uint8)
+        count = int(h * w / (unit * unit) / 500)
+        radius = np.clip(rng.lognormal(-0.3, 0.6, count) * 1.3 * unit, 0.8, 10 * unit)
+        for px, py, r in zip(rng.integers(0, w, count), rng.integers(0, h, count), radius, strict=True):
+            lip = round(0.35 * r)
+            cv2.circle(holes, (int(px) + lip, int(py) + lip), round(r), 170, -1, cv2.LINE_AA)
+            cv2.circle(holes, (int(px), int(py)), round(r), int(20 + 60 * rng.random()), -1, cv2.LINE_AA)
+        holes = cv2.GaussianBlur(holes, (0, 0), 0.35 * unit)
+        k = 0.3 / 128
+        shade = cv2.addWeighted(shade, 1.0, holes, k, -128 * k, dtype=cv2.CV_32F)
     return shade
 
 

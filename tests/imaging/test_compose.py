@@ -175,12 +175,12 @@ def test_paper_has_no_weave_and_stays_subtle():
 
 def test_marble_has_thin_high_contrast_veins():
     lum = luma(painted("marble", 1024, (237, 235, 231)))
-    veins = lum < np.median(lum) - 30
-    assert 0.001 < veins.mean() < 0.12
-    assert lum.min() < np.median(lum) - 60  # the cores are dark
+    cores = lum < np.median(lum) - 50  # the veins' dark cores, not their soft halos
+    assert 0.002 < cores.mean() < 0.08
+    assert lum.min() < np.median(lum) - 90
     # Thin: a 7×7 erosion (lines under 7 px wide vanish) leaves almost nothing of them.
-    eroded = cv2.erode(veins.astype(np.uint8), np.ones((7, 7), np.uint8))
-    assert eroded.sum() < 0.15 * veins.sum()
+    eroded = cv2.erode(cores.astype(np.uint8), np.ones((7, 7), np.uint8))
+    assert eroded.sum() < 0.2 * cores.sum()
 
 
 def test_black_marble_gets_light_veins():
