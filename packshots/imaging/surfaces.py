@@ -189,21 +189,23 @@ def _lines(field: np.ndarray, table: np.ndarray) -> np.ndarray:
     return cv2.LUT(field.astype(np.int32).astype(np.uint8), table)  # the uint8 cast wraps: the fraction
 
 
-VEIN_REACH = 0.12  # periods either side of a thin line that its table covers
+VEIN_REACH = 0.12  # field units either side of a thin line that its table covers
 
 
-def _thin_lines(field: np.ndarray, width: float, halo: float = 0.0) -> np.ndarray:
-    """1 where `field` crosses an integer, fading over `width` (+ a faint wider `halo`), in field units.
+def _thin_lines(field: np.ndarray, h: int, w: int, width: float, halo: float = 0.0) -> np.ndarray:
+    """1 where the smooth low-resolution `field` crosses an integer, fading over `width` (+ a faint wider
+    `halo`), in field units, at h×w.
 
-    `field` comes multiplied by 65536. The int16 cast wraps it to the signed distance to the nearest
-    integer; its absolute value, scaled so 255 is VEIN_REACH, indexes a table: a line a few px wide on a
-    period of a thousand stays smooth where a 256-step table of the whole period would be jagged.
+    The distance to the nearest integer is a triangle wave: continuous, so it is taken at low resolution
+    and upscaled (only the exact bottom of the V is rounded off). Scaled so 255 is VEIN_REACH, it indexes
+    a table: a line a few px wide on a period of a thousand stays smooth, and costs no exp per pixel.
     """
-    distance = cv2.convertScaleAbs(field.astype(np.int32).astype(np.int16), alpha=255 / (VEIN_REACH * 65536))
+    distance = np.abs(field - np.round(field))
+    index = cv2.convertScaleAbs(_up(distance, h, w), alpha=255 / VEIN_REACH)
     d = np.arange(256, dtype=np.float32) * (VEIN_REACH / 255)
     table = np.exp(-((d / width) ** 2)) + (0.3 * np.exp(-((d / halo) ** 2)) if halo else 0)
     table[-1] = 0  # beyond the reach
-    return cv2.LUT(distance, table.astype(np.float32))
+    return cv2.LUT(index, table.astype(np.float32))
 
 
 def _bump(centre: float, width: float) -> np.ndarray:
@@ -235,9 +237,11 @@ def _weave(h: int, w: int, rng: np.random.Generator, unit: float, kind: str) -> 
     tile = amp * 0.33 * (cx[None, :] + cx[:, None] + over * half[None, :] * half[:, None])
     shade = _repeat(tile.astype(np.float32), h, w)
     # Slubs: each weft thread thicker or thinner along its length (streaks across the cloth), warp less so.
-    lh, lw = max(2, round(h / p)), max(2, round(w / p))
-    weft = _up(_grid(rng, lh, w / (25 * p)), lh, lw)
-    warp = _up(_grid(rng, h / (60 * p), lw), lh, lw)
+    # One value per real thread, even where the weave itself is drawn coarser: coarse streaks read as plaid.
+    thread = max(ideal, 1.0)
+    lh, lw = max(2, round(h / thread)), max(2, round(w / thread))
+    weft = _up(_grid(rng, lh, w / (25 * thread)), lh, lw)
+    warp = _up(_grid(rng, h / (60 * thread), lw), lh, lw)
     low = 1 + 0.028 * slub * (weft + 0.3 * warp) + 0.012 * _up(_fbm(rng, _low(h, w), 3, 3), lh, lw)
     shade += _up(low, h, w)
     return shade
@@ -327,7 +331,7 @@ def _wood(h: int, w: int, rng: np.random.Generator, unit: float, dark: bool) -> 
 def _marble(h: int, w: int, rng: np.random.Generator, unit: float, dark: bool) -> np.ndarray:
     """Cloudy stone crossed by a few long veins and finer hairlines: darker on light marble, light on dark."""
     angle = rng.uniform(0.35, 1.2) * rng.choice([-1, 1])
-    lh, lw = _low(h, w, 512)
+    lh, lw = _low(h, w, max(h, w) / 2)  # half size: fine enough for the bottom of a 2-px hairline
     ys, xs = np.ogrid[0 : lh / max(lh, lw) : lh * 1j, 0 : lw / max(lh, lw) : lw * 1j]
 
     def along(a: float) -> np.ndarray:
@@ -335,15 +339,17 @@ def _marble(h: int, w: int, rng: np.random.Generator, unit: float, dark: bool) -
 
     # Veins follow level lines of a direction plus turbulence: weak turbulence keeps them long and
     # wandering (strong turbulence closes them into contour-map loops).
-    main = 65536 * (along(angle) * 1.7 + 0.4 * _fbm(rng, (lh, lw), 2, 4))
-    fine = 65536 * (along(angle + rng.uniform(-0.5, 0.5)) * 4 + 0.35 * _fbm(rng, (lh, lw), 2.5, 5))
+    main = along(angle) * 1.7 + 0.4 * _fbm(rng, (lh, lw), 2, 4)
+    fine = along(angle + rng.uniform(-0.5, 0.5)) * 4 + 0.35 * _fbm(rng, (lh, lw), 2.5, 5)
     # A vein: a sharp core in a soft halo, as the mineral seeps into the stone around the crack.
-    veins = _thin_lines(_up(main, h, w), 0.006, 0.06)
-    veins += 0.5 * _thin_lines(_up(fine, h, w), 0.004)
+    veins = _thin_lines(main, h, w, 0.006, 0.06)
+    veins += 0.45 * _thin_lines(fine, h, w, 0.007)
     np.minimum(veins, 1.0, out=veins)
-    fade = 0.45 + 0.55 * np.clip(_fbm(rng, (lh, lw), 1.5, 2) + 0.7, 0, 1)  # veins fade in and out
+    # Veins fade in and out; grey clouds in the stone. Both smooth: built at a quarter size.
+    qh, qw = _low(h, w, 512)
+    fade = 0.45 + 0.55 * np.clip(_fbm(rng, (qh, qw), 1.5, 2) + 0.7, 0, 1)
     veins *= _up(fade * (1.1 if dark else -0.55), h, w)
-    veins += _up(1 + 0.045 * _fbm(rng, (lh, lw), 2.5, 4), h, w)  # grey clouds in the stone
+    veins += _up(1 + 0.045 * _fbm(rng, (qh, qw), 2.5, 4), h, w)
     return veins
 
 
@@ -358,7 +364,7 @@ def _concrete(
         # Air pores: pits, dark inside with a lit lower-right lip (light from the upper left); many tiny,
         # a few large. Drawn on one layer around 128: below darkens, above lightens.
         holes = np.full((h, w), 128, np.uint8)
-        count = int(h * w / (unit * unit) / 500)
+        count = int(h * w / (unit * unit) / 800)
         radius = np.clip(rng.lognormal(-0.3, 0.6, count) * 1.3 * unit, 0.8, 10 * unit)
         for px, py, r in zip(rng.integers(0, w, count), rng.integers(0, h, count), radius, strict=True):
             lip = round(0.35 * r)
@@ -442,7 +448,7 @@ def _paper(
     """Paper: cloudy formation and faint fibres, subtle enough to stay a background."""
     shade = _up(1 + 0.009 * strength * _fbm(rng, _low(h, w, 512), 8, 4), h, w)
     shade += 0.006 * strength * _speckle(rng, h, w, 0.7 * unit)
-    fibres = _fibres(rng, h, w, unit, 0.008 * min(strength, 2))
+    fibres = _fibres(rng, h, w, unit, 0.006 * min(strength, 1.7))
     k = 0.02 * strength / 128
     return cv2.addWeighted(shade, 1.0, fibres, k, -128 * k, dtype=cv2.CV_32F)
 
