@@ -516,3 +516,98 @@ def test_two_jobs_can_never_hold_one_piktid_job(team, member, fake_piktid):
     b = factories.start_job(piktid_draft(team, member, photos=1, instructions=[factories.WHITE_CUTOUT]))
     with pytest.raises(IntegrityError), transaction.atomic():
         Job.objects.filter(pk=b.pk).update(remote_job_id=a.remote_job_id)
+
+
+def photos_sent_for(fake, job: Job) -> set[str]:
+    """The file ids PiktID made the job's PiktID job from (what its create request carried)."""
+    images = fake.jobs[job.remote_job_id]["request"]["images"]
+    return {image["file_id"] if isinstance(image, dict) else image for image in images}
+
+
+def photos_of(job: Job) -> set[str]:
+    return {upload.remote_file_ids[job.account_key] for upload in job.uploads.all()}
+
+
+def test_an_alike_job_waits_while_another_of_its_project_may_or_may_not_exist_at_piktid(
+    team, member, fake_piktid, settings
+):
+    # A's create may have arrived (the connection reset) and the gallery cannot be read: A is in doubt.
+    settings.PIKTID_RECONCILE_ATTEMPTS = 10
+    fake_piktid.fail_next("POST", "/create-packshot", 0)
+    fake_piktid.fail_next("GET", "/gallery/by-job", 503, times=50)
+    one = [factories.WHITE_CUTOUT]
+    a = factories.start_job(piktid_draft(team, member, photos=1, instructions=one))
+    assert a.status == Job.Status.SUBMITTING
+    # B looks like A (same project, one output): were its answer lost too, nobody could tell whose is whose.
+    b = factories.start_job(piktid_draft(team, member, photos=1, instructions=one))
+    assert b.status == Job.Status.QUEUED and "like this one" in b.waiting_reason
+    # A job of another size is never mistaken for A: it goes ahead.
+    c = factories.start_job(piktid_draft(team, member, photos=1, instructions=TWO_INSTRUCTIONS[:1]))
+    assert c.status == Job.Status.RUNNING
+    assert len(fake_piktid.creations()) == 2
+    # PiktID answers again: A is found not to exist and is sent again; B follows once A holds its job.
+    fake_piktid.rules.clear()
+    Job.objects.filter(pk=a.pk).update(submit_requested_at=timezone.now() - timedelta(minutes=5))
+    services.piktid_submit(job_id=a.pk)
+    assert services.piktid_submit(job_id=a.pk) is None
+    assert services.piktid_submit(job_id=b.pk) is None
+    for job in (a, b, c):
+        job.refresh_from_db()
+        assert job.status == Job.Status.RUNNING and photos_sent_for(fake_piktid, job) == photos_of(job)
+
+
+def test_a_slot_taken_for_an_alike_job_holds_the_next_one_back(team, member, fake_piktid):
+    a = piktid_draft(team, member, photos=1, instructions=[factories.WHITE_CUTOUT])
+    b = piktid_draft(team, member, photos=1, instructions=[factories.WHITE_CUTOUT])
+    for job in (a, b):
+        services.job_start(job=job, enqueue=False)
+    a.refresh_from_db()
+    b.refresh_from_db()
+    key = "account-1"
+    # A took a slot and is pushing its photos: its create is about to leave.
+    assert services.limiter_acquire(job=a, account_key=key) is None
+    Job.objects.filter(pk__in=[a.pk, b.pk]).update(account_key=key)
+    assert "like this one" in services.limiter_acquire(job=b, account_key=key).reason
+
+
+def test_two_jobs_of_different_sizes_in_doubt_do_not_wait_for_each_other(team, member, fake_piktid):
+    a = factories.start_job(piktid_draft(team, member, photos=1, instructions=[factories.WHITE_CUTOUT]))
+    c = factories.start_job(piktid_draft(team, member, photos=1, instructions=TWO_INSTRUCTIONS))
+    # Both create answers were lost before PiktID acted, a moment ago.
+    for job in (a, c):
+        fake_piktid.jobs.pop(job.remote_job_id)
+        Result.objects.filter(job=job).delete()
+        Job.objects.filter(pk=job.pk).update(
+            status=Job.Status.SUBMITTING, remote_job_id="", submit_requested_at=timezone.now()
+        )
+    # C's PiktID job would have 3 outputs, never A's 1: A looks at once, finds nothing and is sent again.
+    assert "sending it again" in services.piktid_reconcile(job_id=a.pk).reason
+    assert "sending it again" in services.piktid_reconcile(job_id=c.pk).reason
+
+
+def test_a_burst_of_deliveries_asks_one_sync_and_consumes_every_notification_once(
+    client, team, member, fake_piktid, db_tasks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    connection = connect_webhook(team, member, fake_piktid)
+    job = factories.start_job(piktid_draft(team, member))
+    services.piktid_submit(job_id=job.pk)  # what the queued submission task does
+    job.refresh_from_db()
+    assert job.remote_job_id
+    DBTaskResult.objects.all().delete()  # the submission's own rows
+    for n in range(5):
+        data = {"id_task": job.remote_job_id, "status": "processing", "processed_images": n}
+        event = {"id": 9100 + n, "name": "batch_edit", "timestamp": 1.0, "data": data}
+        assert deliver(client, connection, event).status_code == 204
+    assert deliver(client, connection, {**event, "id": 9100}).status_code == 204  # a repeat
+    rows = {row.task_path.rsplit(".", 1)[1]: row for row in DBTaskResult.objects.all()}
+    assert sorted(rows) == ["piktid_notifications_consume_task", "piktid_sync_task"]  # one of each
+    consume = rows["piktid_notifications_consume_task"]
+    assert consume.run_after > timezone.now() + timedelta(seconds=2)  # after the burst is recorded
+    assert consume.args_kwargs["kwargs"] == {"team_id": team.pk, "job_id": job.pk}
+    assert services.piktid_notifications_consume(team_id=team.pk, job_id=job.pk) == 5
+    assert services.piktid_notifications_consume(team_id=team.pk, job_id=job.pk) == 0
+    assert sorted(r.path for r in fake_piktid.requests_to("DELETE", "/notifications")) == [
+        f"/notifications/{9100 + n}" for n in range(5)
+    ]
