@@ -8,8 +8,9 @@ PostgreSQL database (`--database`, dropped and re-created). A team is connected 
 checked, webhook registered: the key and the secret are the real ones). `--jobs` running PiktID jobs of that
 team receive the events, round robin, so each delivery does what production does: verify the signature,
 record the EngineEvent once, note the news on its job (one sync per job per burst), note the delivery on the
-connection, and insert the sync and notification-delete task rows in the same transaction (no worker runs:
-the rows stay queued). The Procfile's web process sends webhooks down its lean path (config/server.py).
+connection, and insert the sync and notification-consume task rows (one each per burst per job) in the same
+transaction (no worker runs: the rows stay queued). The Procfile's web process sends webhooks down its lean
+path (config/server.py).
 
 The client (this process) sends `--deliveries` batch_edit / image_result events with distinct ids over
 `--connections` keep-alive connections (a minimal asyncio HTTP/1.1 client, requests prepared beforehand),
@@ -196,8 +197,8 @@ def run(args: argparse.Namespace, fake: FakePiktid, base_url: str, web_pid: int)
         EngineEvent.objects.filter(source=source, event_id__in=sent_ids).values_list("event_id", flat=True)
     )
     sync_tasks = DBTaskResult.objects.filter(task_path="packshots.tasks.piktid_sync_task").count()
-    delete_tasks = DBTaskResult.objects.filter(
-        task_path="packshots.tasks.piktid_notification_delete_task"
+    consume_tasks = DBTaskResult.objects.filter(
+        task_path="packshots.tasks.piktid_notifications_consume_task"
     ).count()
 
     print(
@@ -220,7 +221,10 @@ def run(args: argparse.Namespace, fake: FakePiktid, base_url: str, web_pid: int)
         f"recorded          {len(recorded)} of {len(sent_ids)} event ids, "
         f"{sum(1 for n in recorded.values() if n > 1)} more than once"
     )
-    print(f"task rows         {sync_tasks} sync, {delete_tasks} delete ({len(sent_ids)} fresh events)")
+    print(
+        f"task rows         {sync_tasks} sync, {consume_tasks} notification consume "
+        f"({len(sent_ids)} fresh events)"
+    )
     problems = []
     if any(status >= 500 or status == 0 for status in statuses):
         problems.append("5xx or no answer")

@@ -406,6 +406,8 @@ class EngineEvent(models.Model):
     name = models.CharField(max_length=50)
     payload = models.JSONField(default=dict)
     received_at = models.DateTimeField(auto_now_add=True)
+    # A PiktID notification taken for deletion at PiktID (so an SSE reconnection does not replay it).
+    consumed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]

@@ -149,5 +149,12 @@ def piktid_recover_task(*, job_id: int) -> None:
 @queue.register
 @task()
 def piktid_notification_delete_task(*, team_id: int, notification_id: int) -> None:
-    """Delete a handled notification at PiktID, so it is not replayed on the next SSE connection."""
+    """Delete one handled notification at PiktID (kept for task rows queued before the consume task)."""
     services.piktid_notification_delete(team_id=team_id, notification_id=notification_id)
+
+
+@queue.register
+@task()
+def piktid_notifications_consume_task(*, team_id: int, job_id: int) -> None:
+    """Delete a job's handled notifications at PiktID, so they are not replayed on the next SSE connection."""
+    services.piktid_notifications_consume(team_id=team_id, job_id=job_id)

@@ -377,10 +377,21 @@ def piktid_delivery_record(*, team: Team, status: str) -> None:
     every concurrent delivery would otherwise queue on this one row's lock.
     """
     now, status = timezone.now(), status[:100]
+    noted = _deliveries_noted.get(team.pk)
+    if noted is not None and noted[0] == status and now - noted[1] < DELIVERY_RECORD_EVERY:
+        return  # this process wrote this outcome within the second: not even a statement
     fresh = Q(last_delivery_status=status, last_delivery_at__gt=now - DELIVERY_RECORD_EVERY)
     PiktidConnection.objects.filter(team=team).exclude(fresh).update(
         last_delivery_at=now, last_delivery_status=status
     )
+    if len(_deliveries_noted) > 1000:
+        _deliveries_noted.clear()
+    _deliveries_noted[team.pk] = (status, now)
+
+
+# team id → the outcome this process last wrote and when. With several web processes the page may show
+# another process's outcome for up to DELIVERY_RECORD_EVERY after this one's newer delivery of another kind.
+_deliveries_noted: dict[int, tuple[str, datetime]] = {}
 
 
 def team_default_engine_set(*, team: Team, engine: str) -> Team:

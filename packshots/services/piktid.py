@@ -53,7 +53,7 @@ from packshots.engines.piktid.errors import (
 from packshots.engines.piktid.webhooks import parse_event, verify
 from packshots.errors import JobStateError, PackshotError
 from packshots.imaging.convert import to_png
-from packshots.models import Job, PiktidAccount, PiktidCreation, Project, Result
+from packshots.models import EngineEvent, Job, PiktidAccount, PiktidCreation, Project, Result
 from packshots.services.connections import (
     PiktidCredentials,
     account_key_for,
@@ -830,6 +830,7 @@ def _later(seconds: float) -> datetime | None:
 class Handled(NamedTuple):
     job_id: int | None  # our job the notification is about, if any
     fresh: bool  # first time we see this notification
+    synced: bool = False  # a sync of the job was queued for it (the first news of a burst, or of the end)
 
 
 def piktid_notification_handle(*, account_key: str, notification: Notification) -> Handled:
@@ -852,12 +853,14 @@ def piktid_notification_handle(*, account_key: str, notification: Notification) 
             name=notification.name,
             payload={"data": data, "timestamp": notification.timestamp},
         )
+        synced = False
         if fresh and job_id is not None:
             news = notification.name in ("batch_edit", "image_result")
             ends = notification.name == "batch_edit" and data.get("status") in TERMINAL_JOB_STATUSES
-            if _job_touch(job_id, ask_sync=news, always=ends):
+            synced = _job_touch(job_id, ask_sync=news, always=ends)
+            if synced:
                 queue.enqueue("piktid_sync_task", job_id=job_id)
-    return Handled(job_id, fresh)
+    return Handled(job_id, fresh, synced)
 
 
 SYNC_COALESCE = timedelta(seconds=2)
@@ -972,6 +975,40 @@ def piktid_notification_delete(*, team_id: int, notification_id: int) -> None:
         client.notification_delete(notification_id)
 
 
+CONSUME_MARGIN = timedelta(seconds=1)
+
+
+def piktid_notifications_consume(*, team_id: int, job_id: int) -> int:
+    """DELETE /notifications/{id} at PiktID for the job's recorded notifications not consumed yet; how many.
+
+    Rows are taken (SKIP LOCKED) and marked before PiktID is asked, so two runs never delete one notification
+    twice; 404 counts as deleted. A delete that fails leaves the notification to expire at PiktID (ten
+    minutes): a replay is recorded once anyway.
+    """
+    credentials = piktid_credentials(Team.objects.get(pk=team_id))
+    if credentials is None:
+        return 0
+    with transaction.atomic():
+        taken = list(
+            EngineEvent.objects.select_for_update(skip_locked=True)
+            .filter(job_id=job_id, source__startswith="piktid:", consumed_at__isnull=True)
+            .values_list("pk", "event_id")
+        )
+        EngineEvent.objects.filter(pk__in=[pk for pk, _ in taken]).update(consumed_at=timezone.now())
+    deleted = 0
+    with piktid_client(credentials) as client:
+        for _, event_id in taken:
+            if not event_id.isdigit():
+                continue
+            try:
+                client.notification_delete(int(event_id))
+            except PiktidError as exc:
+                log.info("Job %s: notifications left to expire at PiktID: %s", job_id, exc)
+                break
+            deleted += 1
+    return deleted
+
+
 class WebhookNotFoundError(PackshotError):
     """No team has this webhook key."""
 
@@ -999,9 +1036,16 @@ def piktid_webhook_receive(*, key: str, body: bytes, signature: str | None) -> i
     # One short transaction: the event, its job's news and both task rows commit together.
     with transaction.atomic():
         handled = piktid_notification_handle(account_key=account_key, notification=notification)
-        if handled.job_id is not None and handled.fresh:
-            # Only notifications about our jobs are consumed: others may be another integration's to read.
-            queue.enqueue("piktid_notification_delete_task", team_id=team.pk, notification_id=notification.id)
+        if handled.synced:
+            # The burst's notifications are deleted at PiktID together, once the burst is recorded: one task
+            # per burst, not one per delivery. Only notifications about our jobs are consumed: others may be
+            # another integration's to read.
+            queue.enqueue(
+                "piktid_notifications_consume_task",
+                run_after=_later((SYNC_COALESCE + CONSUME_MARGIN).total_seconds()),
+                team_id=team.pk,
+                job_id=handled.job_id,
+            )
     piktid_delivery_record(team=team, status=f"200 {notification.name}")
     return handled.job_id
 
