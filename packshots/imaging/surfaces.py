@@ -405,7 +405,7 @@ def _chips(canvas: np.ndarray, rng: np.random.Generator, unit: float) -> None:
         np.int32,
     )
     weights = np.array([0.3, 0.25, 0.15, 0.12, 0.1, 0.08])
-    count = int(h * w / (unit * unit) / 240)
+    count = int(h * w / (unit * unit) / 300)
     radius = np.clip(rng.lognormal(0.0, 0.6, count) * 4 * unit, 1.5 * unit, 30 * unit)
     colour = rng.choice(len(palette), count, p=weights)
     centres = np.column_stack([rng.uniform(0, w, count), rng.uniform(0, h, count)])
@@ -414,10 +414,10 @@ def _chips(canvas: np.ndarray, rng: np.random.Generator, unit: float) -> None:
     reach = radius[:, None] * rng.uniform(0.5, 1.0, (count, 6))
     corners = centres[:, None, :] + np.stack([np.cos(angles), np.sin(angles)], 2) * reach[..., None]
     corners = np.round(corners).astype(np.int32)
-    for i, rgb in enumerate(palette):
-        chosen = corners[colour == i]
-        if len(chosen):
-            cv2.fillPoly(canvas, list(chosen), rgb.tolist(), cv2.LINE_AA)
+    rgbs = [c.tolist() for c in palette]
+    # One call per chip: fillPoly given many polygons fills their overlaps even-odd (holes in the chips).
+    for points, i in zip(corners, colour, strict=True):
+        cv2.fillConvexPoly(canvas, points, rgbs[i], cv2.LINE_AA)
 
 
 # ------------------------------------------------------------------ paper
