@@ -377,8 +377,9 @@ def piktid_delivery_record(*, team: Team, status: str) -> None:
     every concurrent delivery would otherwise queue on this one row's lock.
     """
     now, status = timezone.now(), status[:100]
+    outcome = status.split(" ", 1)[0]  # "200", "401": deliveries of one burst differ only in the event's name
     noted = _deliveries_noted.get(team.pk)
-    if noted is not None and noted[0] == status and now - noted[1] < DELIVERY_RECORD_EVERY:
+    if noted is not None and noted[0] == outcome and now - noted[1] < DELIVERY_RECORD_EVERY:
         return  # this process wrote this outcome within the second: not even a statement
     fresh = Q(last_delivery_status=status, last_delivery_at__gt=now - DELIVERY_RECORD_EVERY)
     PiktidConnection.objects.filter(team=team).exclude(fresh).update(
@@ -386,11 +387,11 @@ def piktid_delivery_record(*, team: Team, status: str) -> None:
     )
     if len(_deliveries_noted) > 1000:
         _deliveries_noted.clear()
-    _deliveries_noted[team.pk] = (status, now)
+    _deliveries_noted[team.pk] = (outcome, now)
 
 
-# team id → the outcome this process last wrote and when. With several web processes the page may show
-# another process's outcome for up to DELIVERY_RECORD_EVERY after this one's newer delivery of another kind.
+# team id → the outcome (status code) this process last wrote and when. The row may show a delivery up to
+# DELIVERY_RECORD_EVERY older than the newest (its event name, or another web process's outcome).
 _deliveries_noted: dict[int, tuple[str, datetime]] = {}
 
 
