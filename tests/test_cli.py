@@ -417,7 +417,10 @@ def test_two_cli_runs_at_once_share_the_limiter_and_never_meet_a_429(
     creations = piktid_env.creations()
     assert [r.status for r in creations] == [202, 202]  # no 429
     assert creations[1].at - creations[0].at >= 1.5
-    assert sum("Waiting for PiktID's limit" in o.getvalue() for o in outputs) == 1
+    # One run waited: for the limiter's window, or first for the other run's alike job (same project and
+    # size) to reach PiktID, since two alike jobs in doubt could not be told apart.
+    waited = ("Waiting for PiktID's limit", "Waiting for a job like this one")
+    assert sum(any(w in o.getvalue() for w in waited) for o in outputs) == 1
     assert list(Job.objects.values_list("status", flat=True)) == ["completed", "completed"]
     assert Project.objects.count() == 1  # both runs used the folder's project
     for n in range(2):
