@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import PiktidConnection, Team
@@ -126,7 +126,7 @@ def limiter_acquire(*, job: Job, account_key: str) -> Wait | None:
         in_flight = PiktidCreation.objects.filter(
             account_key=account_key, sent_at__isnull=True, created_at__gt=now - RESERVATION_TTL
         )
-        if _alike_being_created(job, account_key, in_flight):
+        if _held_back_for_alike(account_key, in_flight).filter(pk=job.pk).exists():
             reason = "Waiting for a job like this one in the same project to reach PiktID first."
             Job.objects.filter(pk=job.pk).update(waiting_reason=reason, updated_at=now)
             return Wait(float(settings.PIKTID_ACTIVE_WAIT_S), reason)
@@ -135,8 +135,12 @@ def limiter_acquire(*, job: Job, account_key: str) -> Wait | None:
             _active_jobs(account_key, exclude=job.pk)
             + in_flight.exclude(job__status__in=[Job.Status.SUBMITTING, Job.Status.RUNNING]).count()
         )
-        # Jobs that already hold a slot are counted in `creations` and `active`, not again as ahead.
-        ahead = _jobs_ahead(job, account_key, now, exclude=in_flight.values("job_id"))
+        # Jobs that already hold a slot are counted in `creations` and `active`, not again as ahead; nor are
+        # jobs held back for an alike job (they cannot take a free slot: counting them stalls the rest).
+        held_back = _held_back_for_alike(account_key, in_flight)
+        ahead = _jobs_ahead(
+            job, account_key, now, exclude=[*in_flight.values_list("job_id", flat=True), *held_back]
+        )
         free = min(settings.PIKTID_CREATE_LIMIT - creations, settings.PIKTID_ACTIVE_LIMIT - active)
         if free > ahead:
             PiktidCreation.objects.create(account_key=account_key, job=job, created_at=now)
@@ -161,25 +165,31 @@ def limiter_acquire(*, job: Job, account_key: str) -> Wait | None:
         return Wait(seconds, reason)
 
 
-def _alike_being_created(job: Job, account_key: str, in_flight) -> bool:
-    """Whether a job of the same project and size is on its way to PiktID or unsure whether it got there.
+def _held_back_for_alike(account_key: str, in_flight) -> QuerySet:
+    """Ids of the account's queued jobs with an alike job (same project and size) on its way to PiktID or
+    unsure whether it got there: those must not be sent yet.
 
     PiktID echoes nothing of ours: a job whose create answer is lost is found again in the project's gallery
     by creation time and number of outputs only, so two alike jobs both in doubt cannot be told apart (one
     could take the other's PiktID job, made from the other's photos). One create per project and size at a
     time keeps every unclaimed match the doubting job's own; creates of other projects or sizes still overlap.
     """
-    return (
+    busy = (
         Job.objects.filter(
             engine=Job.Engine.PIKTID,
             account_key=account_key,
-            project_id=job.project_id,
-            total_outputs=job.total_outputs,
+            project_id=OuterRef("project_id"),
+            total_outputs=OuterRef("total_outputs"),
             remote_job_id="",
         )
         .filter(Q(status=Job.Status.SUBMITTING) | Q(pk__in=in_flight.values("job_id")))
-        .exclude(pk=job.pk)
-        .exists()
+        .exclude(pk=OuterRef("pk"))
+    )
+    return (
+        Job.objects.filter(engine=Job.Engine.PIKTID, account_key=account_key, status=Job.Status.QUEUED)
+        .exclude(pk__in=in_flight.values("job_id"))
+        .filter(Exists(busy))
+        .values_list("pk", flat=True)
     )
 
 
@@ -524,7 +534,7 @@ def piktid_reconcile(
         return None
     # Another job of this project and size may have its create answer on the way: until every such request
     # has settled, a job found in the gallery could be that one (adopting it would steal another job's work).
-    # The limiter sends one create per project and size at a time (_alike_being_created); jobs of another
+    # The limiter sends one create per project and size at a time (_held_back_for_alike); jobs of another
     # size never match, so they are not waited for (two such jobs in doubt would wait for each other).
     unsettled = (
         Job.objects.filter(

@@ -611,3 +611,19 @@ def test_a_burst_of_deliveries_asks_one_sync_and_consumes_every_notification_onc
     assert sorted(r.path for r in fake_piktid.requests_to("DELETE", "/notifications")) == [
         f"/notifications/{9100 + n}" for n in range(5)
     ]
+
+
+def test_a_job_held_back_for_an_alike_one_does_not_hold_back_jobs_of_another_size(
+    team, member, fake_piktid, settings
+):
+    settings.PIKTID_CREATE_LIMIT = 2
+    one, two = [factories.WHITE_CUTOUT], TWO_INSTRUCTIONS[:1]
+    a, b, c = (piktid_draft(team, member, photos=1, instructions=i) for i in (one, one, two))
+    for job in (a, b, c):
+        services.job_start(job=job, enqueue=False)
+    Job.objects.filter(pk__in=[a.pk, b.pk, c.pk]).update(account_key="account-1")
+    a, b, c = (Job.objects.get(pk=job.pk) for job in (a, b, c))
+    assert services.limiter_acquire(job=a, account_key="account-1") is None  # one slot left
+    assert "like this one" in services.limiter_acquire(job=b, account_key="account-1").reason
+    # B was queued before C but cannot take the free slot: C takes it.
+    assert services.limiter_acquire(job=c, account_key="account-1") is None
