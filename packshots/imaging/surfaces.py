@@ -192,20 +192,30 @@ def _lines(field: np.ndarray, table: np.ndarray) -> np.ndarray:
 VEIN_REACH = 0.12  # field units either side of a thin line that its table covers
 
 
-def _thin_lines(field: np.ndarray, h: int, w: int, width: float, halo: float = 0.0) -> np.ndarray:
-    """1 where the smooth low-resolution `field` crosses an integer, fading over `width` (+ a faint wider
-    `halo`), in field units, at h×w.
+def _thin_lines(
+    field: np.ndarray,
+    h: int,
+    w: int,
+    width: float,
+    halo: float = 0.0,
+    *,
+    strength: float = 1.0,
+    spread: np.ndarray | float = 1.0,
+) -> np.ndarray:
+    """`strength` where the smooth low-resolution `field` crosses an integer, fading over `width` (+ a faint
+    wider `halo`) field units × `spread` (a low-resolution map: lines thin out where it is small), at h×w.
 
     The distance to the nearest integer is a triangle wave: continuous, so it is taken at low resolution
     and upscaled (only the exact bottom of the V is rounded off). Scaled so 255 is VEIN_REACH, it indexes
     a table: a line a few px wide on a period of a thousand stays smooth, and costs no exp per pixel.
     """
     distance = np.abs(field - np.round(field))
+    distance /= spread
     index = cv2.convertScaleAbs(_up(distance, h, w), alpha=255 / VEIN_REACH)
     d = np.arange(256, dtype=np.float32) * (VEIN_REACH / 255)
     table = np.exp(-((d / width) ** 2)) + (0.3 * np.exp(-((d / halo) ** 2)) if halo else 0)
     table[-1] = 0  # beyond the reach
-    return cv2.LUT(index, table.astype(np.float32))
+    return cv2.LUT(index, (strength * table).astype(np.float32))
 
 
 def _bump(centre: float, width: float) -> np.ndarray:
@@ -331,7 +341,8 @@ def _wood(h: int, w: int, rng: np.random.Generator, unit: float, dark: bool) -> 
 def _marble(h: int, w: int, rng: np.random.Generator, unit: float, dark: bool) -> np.ndarray:
     """Cloudy stone crossed by a few long veins and finer hairlines: darker on light marble, light on dark."""
     angle = rng.uniform(0.35, 1.2) * rng.choice([-1, 1])
-    lh, lw = _low(h, w, max(h, w) / 2)  # half size: fine enough for the bottom of a 2-px hairline
+    # ≤ 1024 px (half of 2K): fine enough for the bottom of a 3-px hairline; widths grow with the canvas.
+    lh, lw = _low(h, w, min(max(h, w) / 2, 1024))
     ys, xs = np.ogrid[0 : lh / max(lh, lw) : lh * 1j, 0 : lw / max(lh, lw) : lw * 1j]
 
     def along(a: float) -> np.ndarray:
@@ -341,15 +352,14 @@ def _marble(h: int, w: int, rng: np.random.Generator, unit: float, dark: bool) -
     # wandering (strong turbulence closes them into contour-map loops).
     main = along(angle) * 1.7 + 0.4 * _fbm(rng, (lh, lw), 2, 4)
     fine = along(angle + rng.uniform(-0.5, 0.5)) * 4 + 0.35 * _fbm(rng, (lh, lw), 2.5, 5)
-    # A vein: a sharp core in a soft halo, as the mineral seeps into the stone around the crack.
-    veins = _thin_lines(main, h, w, 0.006, 0.06)
-    veins += 0.45 * _thin_lines(fine, h, w, 0.007)
-    np.minimum(veins, 1.0, out=veins)
-    # Veins fade in and out; grey clouds in the stone. Both smooth: built at a quarter size.
-    qh, qw = _low(h, w, 512)
-    fade = 0.45 + 0.55 * np.clip(_fbm(rng, (qh, qw), 1.5, 2) + 0.7, 0, 1)
-    veins *= _up(fade * (1.1 if dark else -0.55), h, w)
-    veins += _up(1 + 0.045 * _fbm(rng, (qh, qw), 2.5, 4), h, w)
+    # A vein: a sharp core in a soft halo, as the mineral seeps into the stone around the crack. Veins
+    # thin out and swell along their length (`spread`); on dark marble they are light.
+    spread = 0.45 + 0.55 * np.clip(_fbm(rng, (lh, lw), 1.5, 2) + 0.7, 0, 1)
+    strength = 1.1 if dark else -0.55
+    veins = _thin_lines(main, h, w, 0.006, 0.06, strength=strength, spread=spread)
+    veins += _thin_lines(fine, h, w, 0.007, strength=0.45 * strength, spread=spread)
+    (np.minimum if dark else np.maximum)(veins, strength, out=veins)  # where two cross
+    veins += _up(1 + 0.045 * _fbm(rng, _low(h, w, 512), 2.5, 4), h, w)  # grey clouds in the stone
     return veins
 
 
