@@ -1,7 +1,7 @@
 """Webhook ingest benchmark: signed PiktID deliveries to /webhooks/piktid/<key>/, Procfile web, PostgreSQL.
 
-    .venv/bin/python -m bench.webhook_ingest                       # 3000 deliveries, 16 connections
-    .venv/bin/python -m bench.webhook_ingest --deliveries 6000 --connections 32
+    .venv/bin/python -m bench.webhook_ingest                         # 3000 deliveries, 16 connections
+    .venv/bin/python -m bench.webhook_ingest --rate 300 --connections 64   # 300/s offered (open loop)
 
 The Procfile's web process runs as it is written there (`--web-workers` as WEB_CONCURRENCY) against a fresh
 PostgreSQL database (`--database`, dropped and re-created). A team is connected to the fake PiktID (token
@@ -14,7 +14,9 @@ path (config/server.py).
 
 The client (this process) sends `--deliveries` batch_edit / image_result events with distinct ids over
 `--connections` keep-alive connections (a minimal asyncio HTTP/1.1 client, requests prepared beforehand),
-plus `--duplicates` of them sent a second time, as PiktID's retries would. A warm-up of `--warmup`
+each sending its next request once the last is answered, or with `--rate` at a fixed offered rate (latency
+counted from when each delivery was due), plus `--duplicates` of them sent a second time, as PiktID's
+retries would. A warm-up of `--warmup`
 deliveries is sent first and not timed. Printed: throughput, latency percentiles (client side, request sent →
 answer read), answers by status, the task rows inserted, and checks: every answer 204 (no 5xx), every event
 id recorded exactly once.
@@ -61,7 +63,9 @@ def make_events(count: int, first_id: int, remote_ids: list[str]) -> list[dict]:
     return events
 
 
-def send_all(url: str, secret: str, events: list[dict], connections: int) -> tuple[list, float]:
+def send_all(
+    url: str, secret: str, events: list[dict], connections: int, rate: float | None = None
+) -> tuple[list, float]:
     """POST every event signed over `connections` keep-alive connections: [(event id, status, seconds)], wall.
 
     A minimal asyncio HTTP/1.1 client over raw sockets, requests built before the clock starts: PiktID's
@@ -80,17 +84,26 @@ def send_all(url: str, secret: str, events: list[dict], connections: int) -> tup
             f"Content-Length: {len(body)}\r\n\r\n"
         )
         requests.append((event["id"], head.encode() + body))
-    return asyncio.run(_send_all(target.host, target.port, requests, connections))
+    return asyncio.run(_send_all(target.host, target.port, requests, connections, rate))
 
 
-async def _send_all(host: str, port: int, requests: list, connections: int) -> tuple[list, float]:
-    pending = iter(requests)
+async def _send_all(
+    host: str, port: int, requests: list, connections: int, rate: float | None
+) -> tuple[list, float]:
+    """Closed loop (each connection sends its next request when the answer came) or, with `rate`, open loop:
+    request i is due at i / rate seconds and its latency counts from then, so a server falling behind shows
+    as latency (no coordinated omission) as long as enough connections are free."""
+    pending = iter(enumerate(requests))
     outcomes = []
+    began = time.perf_counter()
 
     async def connection() -> None:
         reader = writer = None
-        for event_id, request in pending:
+        for n, (event_id, request) in pending:
             started = time.perf_counter()
+            if rate:
+                started = began + n / rate
+                await asyncio.sleep(max(0.0, started - time.perf_counter()))
             try:
                 if writer is None:
                     reader, writer = await asyncio.open_connection(host, port)
@@ -102,9 +115,8 @@ async def _send_all(host: str, port: int, requests: list, connections: int) -> t
         if writer is not None:
             writer.close()
 
-    started = time.perf_counter()
     await asyncio.gather(*(connection() for _ in range(connections)))
-    return outcomes, time.perf_counter() - started
+    return outcomes, time.perf_counter() - began
 
 
 async def _read_response(reader: asyncio.StreamReader) -> int:
@@ -128,6 +140,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=3000)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--rate", type=float, help="open loop: offer this many deliveries/s (use more --connections, e.g. 64)"
+    )
     parser.add_argument("--duplicates", type=float, default=0.1, help="share of events delivered twice")
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=20, help="running PiktID jobs the events name")
@@ -185,7 +200,7 @@ def run(args: argparse.Namespace, fake: FakePiktid, base_url: str, web_pid: int)
     mixed = events + repeats
     random.Random(12).shuffle(mixed)
     web_cpu, own_cpu, load = piktid_stack.cpu_seconds(web_pid), time.process_time(), os.getloadavg()[0]
-    outcomes, wall = send_all(url, secret, mixed, args.connections)
+    outcomes, wall = send_all(url, secret, mixed, args.connections, args.rate)
     web_cpu = piktid_stack.cpu_seconds(web_pid) - web_cpu
     own_cpu = time.process_time() - own_cpu
 
@@ -204,7 +219,8 @@ def run(args: argparse.Namespace, fake: FakePiktid, base_url: str, web_pid: int)
     print(
         f"{len(mixed)} deliveries ({len(events)} events + {len(repeats)} repeats) over {args.connections} "
         f"connections to `{piktid_stack.procfile('web')}` (WEB_CONCURRENCY={args.web_workers}) on PostgreSQL "
-        f"{args.database}; {args.jobs} running jobs; warm-up {len(warmup)}"
+        f"{args.database}; {args.jobs} running jobs; warm-up {len(warmup)}; "
+        + (f"open loop at {args.rate:.0f}/s offered" if args.rate else "closed loop (as fast as answered)")
     )
     print(f"throughput        {len(mixed) / wall:7.0f} deliveries/s ({wall:.2f} s)")
     print(
