@@ -1,8 +1,10 @@
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import team_editor_required, team_member_required
@@ -62,8 +64,9 @@ def status_context(job: Job, results: list, *, can_edit: bool) -> dict:
         "can_decide": can_edit and job.can_regenerate,  # approve, reject, regenerate: finished jobs only
         "queue_position": services.queue_position(job),
         "local_queue": local_queue_state(job),
-        "review_url": reverse("packshots:job-review", args=[job.pk]),
-        "job_key": f"job-{job.pk}",
+        # Escaped here once: every card places them.
+        "review_url": escape(reverse("packshots:job-review", args=[job.pk])),
+        "job_key": escape(f"job-{job.pk}"),
     }
 
 
@@ -94,16 +97,20 @@ def gallery_update(request: HtmxHttpRequest, job: Job, *, since: int | None) -> 
     changed = [r for r in rows if since is None or result_stamp(r) > since]
     results = latest_results(job) if changed else rows
     slots = {(r.instruction_index, r.variation_index) for r in changed}
+    changed_slots = [
+        gallery_slot(job, r.instruction_index, r.variation_index, r)
+        for r in results
+        if (r.instruction_index, r.variation_index) in slots
+    ]
     context = {
         **status_context(job, results, can_edit=request.membership.can_edit),
-        "changed_slots": [
-            gallery_slot(job, r.instruction_index, r.variation_index, r)
-            for r in results
-            if (r.instruction_index, r.variation_index) in slots
-        ],
+        "changed_slots": changed_slots,
         # Cutouts and flags of the input photos appear while the job prepares them.
         "photos_changed": since is None or not job.is_terminal,
         "uploads": job.uploads.all(),
+        # Rendered once, placed in every card's forms (not asked for when no card goes out: a token read
+        # renews the CSRF cookie).
+        "csrf_input": csrf_input(request) if changed_slots else "",
     }
     response = render(request, "packshots/_gallery_poll.html", context)
     patch_vary_headers(response, ["HX-Request"])
@@ -113,12 +120,16 @@ def gallery_update(request: HtmxHttpRequest, job: Job, *, since: int | None) -> 
 @require_GET
 @team_member_required
 def job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
-    job = get_object_or_404(jobs_for_team(request.team), pk=job_id)
+    jobs = jobs_for_team(request.team)
+    if request.htmx:
+        jobs = jobs.select_related(None)  # the poll shows neither project nor author: half the read
+    job = get_object_or_404(jobs, pk=job_id)
     if job.is_draft:
         return redirect("packshots:wizard-photos", job.pk)
     if request.htmx:
         return gallery_update(request, job, since=client_since(request.GET.get("since")))
     context = gallery_context(job, latest_results(job), can_edit=request.membership.can_edit)
+    context["csrf_input"] = csrf_input(request)  # rendered once, placed in every card's forms
     response = render(request, "packshots/job_detail.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response
