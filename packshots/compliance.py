@@ -105,7 +105,7 @@ PROFILES: dict[str, Profile] = {
             background=Background(240, "plain white (RGB 240 or more)"),
             # 1400×2016 is exactly 1:1.44 in multiples of 8 (PiktID's custom-size rule) and stays in the 2K
             # tier (5 credits); 1801×2600 would cost as 4K.
-            targets={"width": 1400, "height": 2016, "format": "jpg", "background": "white"},
+            targets={"width": 1400, "height": 2016, "format": "jpg", "background": "white", "shadow": "none"},
         ),
         # ABOUT YOU: 1st bust view "plain transparent or white background"; model/bust images "3:4 upright,
         # min 1500×2000 px, ≥96 dpi; JPEG ≤2 MB (white/grey bg) or PNG ≤4 MB (transparent)".
@@ -120,7 +120,8 @@ PROFILES: dict[str, Profile] = {
             # beyond the 1st bust view).
             background=Background(240, "plain white (RGB 240 or more) or transparent", transparent_ok=True),
             min_dpi=96,
-            targets={"size": "2K", "ar": "3:4", "format": "jpg", "background": "white"},  # 1536×2048
+            # 1536×2048
+            targets={"size": "2K", "ar": "3:4", "format": "jpg", "background": "white", "shadow": "none"},
         ),
         # Shopify: "Up to 5000×5000 px / 25 MP, <20 MB; 2048×2048 square usually best; ≥800×800 for zoom".
         Profile(
@@ -130,7 +131,7 @@ PROFILES: dict[str, Profile] = {
             max_size=(5000, 5000),
             max_pixels=25_000_000,
             max_bytes={"*": 20 * MB},
-            targets={"size": "2K", "ar": "1:1", "format": "jpg"},  # 2048×2048
+            targets={"size": "2K", "ar": "1:1", "format": "jpg", "shadow": "none"},  # 2048×2048
         ),
         # Google Merchant Center: "Min 250×250 (apparel) / 100×100; recommend ≥800×800; ≤64 MP and ≤16 MB;
         # no watermarks, promo text, borders; white/light-neutral background recommended for main image".
@@ -145,7 +146,7 @@ PROFILES: dict[str, Profile] = {
             ),
             no_frame=True,
             # 1024×1024, above the 800 recommended
-            targets={"size": "1K", "ar": "1:1", "format": "jpg", "background": "white"},
+            targets={"size": "1K", "ar": "1:1", "format": "jpg", "background": "white", "shadow": "none"},
         ),
     )
 }
@@ -169,9 +170,14 @@ def targets(profile: str | Profile) -> dict:
     return dict(get_profile(profile).targets)
 
 
+def profile_insists_on_white(profile: str | Profile) -> bool:
+    background = get_profile(profile).background
+    return background is not None and background.min_value >= PURE_WHITE.min_value
+
+
 def instruction_for(instruction: dict, profile: str | Profile) -> dict:
-    """A copy of `instruction` changed to target `profile` (options, shadow, framing; a background only
-    when the instruction names none)."""
+    """A copy of `instruction` changed to target `profile` (options, framing; no shadow unless the instruction
+    chose one and the profile allows it; a background only when the instruction names none)."""
     goal = targets(profile)
     result = {**instruction}
     options = {
@@ -181,9 +187,12 @@ def instruction_for(instruction: dict, profile: str | Profile) -> dict:
     }
     options.update({k: goal[k] for k in ("size", "ar", "width", "height", "format") if k in goal})
     result["options"] = options
-    for key in ("shadow", "framing"):
-        if key in goal:
-            result[key] = goal[key]
+    if "framing" in goal:
+        result["framing"] = goal["framing"]
+    # Every profile's default is no shadow; a profile asking for a pure white frame (Amazon) insists on it,
+    # the others keep a shadow the instruction chose.
+    if "shadow" in goal and (profile_insists_on_white(profile) or result.get("shadow") in (None, "", "auto")):
+        result["shadow"] = goal["shadow"]
     if "background" in goal and not result.get("background"):
         result["background"] = goal["background"]
     return result

@@ -95,6 +95,19 @@ def test_a_preset_aimed_at_a_profile_keeps_its_style_and_its_own_background():
     assert compliance.instruction_for({"style": "ghost_mannequin"}, "zalando")["background"] == "white"
 
 
+@pytest.mark.parametrize("key", list(compliance.PROFILES))
+def test_no_shadow_is_every_profiles_default(key):
+    assert compliance.instruction_for({"style": "white_cutout"}, key)["shadow"] == "none"
+    assert compliance.instruction_for({"style": "white_cutout", "shadow": "auto"}, key)["shadow"] == "none"
+
+
+def test_a_chosen_shadow_is_kept_unless_the_profile_needs_a_pure_white_frame():
+    chosen = {"style": "white_cutout", "shadow": "contact"}
+    assert compliance.instruction_for(chosen, "zalando")["shadow"] == "contact"
+    assert compliance.instruction_for(chosen, "shopify")["shadow"] == "contact"
+    assert compliance.instruction_for(chosen, "amazon_main")["shadow"] == "none"
+
+
 def test_an_unknown_profile_is_refused_by_name():
     with pytest.raises(ValueError, match="unknown marketplace profile 'ebay'"):
         check(encoded(amazon_ok()), "ebay")
