@@ -253,6 +253,23 @@ def _wake_next(account_key: str) -> None:
         queue.enqueue("piktid_submit_task", job_id=waiting)
 
 
+def _wake_alike(job: Job) -> None:
+    """The job's create has settled: the next job held back for it (same project and size) goes at once."""
+    waiting = (
+        Job.objects.filter(
+            engine=Job.Engine.PIKTID,
+            project_id=job.project_id,
+            total_outputs=job.total_outputs,
+            status=Job.Status.QUEUED,
+        )
+        .order_by("queued_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if waiting is not None and queue.supports_later():
+        queue.enqueue("piktid_submit_task", job_id=waiting)
+
+
 def queue_position(job: Job) -> int:
     """How many jobs of the same PiktID account wait ahead of this one (for the job page)."""
     if job.status != Job.Status.QUEUED or not job.account_key:
@@ -369,6 +386,7 @@ def _running(job: Job, remote_job_id: str) -> None:
             # A first look soon (as PiktID's own client does after 5 s): the earliest notifications may have
             # arrived before this row knew its remote id, and later ones may never come.
             queue.enqueue("piktid_poll_task", job_id=job.pk, run_after=_later(5))
+            _wake_alike(job)
         else:
             log.warning("Job %s was created at PiktID as %s but had stopped meanwhile", job.pk, remote_job_id)
 

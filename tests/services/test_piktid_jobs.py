@@ -627,3 +627,15 @@ def test_a_job_held_back_for_an_alike_one_does_not_hold_back_jobs_of_another_siz
     assert "like this one" in services.limiter_acquire(job=b, account_key="account-1").reason
     # B was queued before C but cannot take the free slot: C takes it.
     assert services.limiter_acquire(job=c, account_key="account-1") is None
+
+
+def test_once_a_job_is_created_the_next_alike_job_is_sent_at_once(team, member, fake_piktid, db_tasks):
+    from django_tasks_db.models import DBTaskResult
+
+    a, b, c = (piktid_draft(team, member, photos=1, instructions=[factories.WHITE_CUTOUT]) for _ in range(3))
+    for job in (a, b, c):
+        services.job_start(job=job, enqueue=False)
+    assert services.piktid_submit(job_id=a.pk) is None
+    # B waited for A's create to settle; it is handed a submission now, not at its next check.
+    sent = DBTaskResult.objects.filter(task_path="packshots.tasks.piktid_submit_task")
+    assert [row.args_kwargs["kwargs"] for row in sent] == [{"job_id": b.pk}]
