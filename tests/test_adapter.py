@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from packshots.engines.base import PreparedInput
-from packshots.engines.local.adapter import LocalEngine, pick_input
+from packshots.engines.local.adapter import LocalEngine, decode_cutout, pick_input
 
 
 def cutout_png() -> bytes:
@@ -125,3 +125,25 @@ def test_a_transparent_background_in_png_gives_rgba_and_in_jpeg_a_warning(prepar
     assert image.mode == "RGBA" and image.getpixel((0, 0))[3] == 0
     jpeg = LocalEngine().render(prepared, {**instruction, "options": {"format": "jpg"}}, variation=0, seed=1)
     assert any("needs PNG" in w for w in jpeg.warnings)
+
+
+def test_outputs_of_one_photo_decode_its_cutout_once_and_never_reuse_another_photos():
+    decode_cutout.cache_clear()
+    engine = LocalEngine()
+    blue = [PreparedInput(cutout_png, 0.9, False)]
+    instruction = {"style": "white_cutout", "options": {"width": 300, "height": 400}}
+    first = engine.render(blue, instruction, variation=0, seed=1)
+    second = engine.render(blue, instruction, variation=0, seed=1)
+    assert decode_cutout.cache_info().misses == 1 and first.data == second.data
+
+    def red_png() -> bytes:
+        rgba = np.zeros((120, 90, 4), np.uint8)
+        rgba[..., 0] = 200
+        rgba[10:110, 10:80, 3] = 255
+        buffer = io.BytesIO()
+        Image.fromarray(rgba, "RGBA").save(buffer, "PNG")
+        return buffer.getvalue()
+
+    red = engine.render([PreparedInput(red_png, 0.9, False)], instruction, variation=0, seed=1)
+    centre = Image.open(io.BytesIO(red.data)).convert("RGB").getpixel((150, 200))
+    assert centre[0] > 150 and centre[2] < 80  # the red photo's garment, not the cached blue one
