@@ -24,6 +24,7 @@ import argparse
 import io
 import os
 import random
+import re
 import signal
 import statistics
 import tempfile
@@ -335,24 +336,29 @@ def wrong_photos(ours: dict[int, str], fake) -> list[tuple[int, list[int]]]:
     """Our jobs whose PiktID job was created from other photos than theirs, and whose photos those were.
 
     A job that lost its create answer identifies its PiktID job by time and size only; the fake kept each
-    request's file ids, so here the photos tell whether it took its own job or another's (counts alone do not:
-    a swap of two alike jobs leaves no orphan and no shared id).
+    request's file ids and each file's name, which our upload gives as photo_<upload id> (a photo pushed
+    twice by twin tasks has two file ids, one upload). Counts alone cannot see a swap of two alike jobs: it
+    leaves no orphan and no shared id. -1 = a file of none of our uploads.
     """
     from packshots.models import Upload
 
-    photos: dict[int, set[str]] = {}
-    for job_id, account_key, files in Upload.objects.filter(job_id__in=ours).values_list(
-        "job_id", "job__account_key", "remote_file_ids"
-    ):
-        photos.setdefault(job_id, set()).add(files.get(account_key, ""))
-    owner = {file_id: job_id for job_id, files in photos.items() for file_id in files}
+    job_of = dict(Upload.objects.filter(job_id__in=ours).values_list("pk", "job_id"))
+    photos: dict[int, set[int]] = {}
+    for upload_id, job_id in job_of.items():
+        photos.setdefault(job_id, set()).add(upload_id)
+
+    def upload_of(image) -> int:
+        file_id = image["file_id"] if isinstance(image, dict) else image
+        name = fake.files.get(file_id, {}).get("filename", "")
+        found = re.fullmatch(r"photo_(\d+)\.\w+", name)
+        return int(found[1]) if found else -1
+
     wrong = []
     for job_id, remote_job_id in sorted(ours.items()):
         request = fake.jobs.get(remote_job_id, {}).get("request") or {}
-        images = request.get("images") or []
-        sent = {image["file_id"] if isinstance(image, dict) else image for image in images}
+        sent = {upload_of(image) for image in request.get("images") or []}
         if sent != photos.get(job_id):
-            wrong.append((job_id, sorted({owner.get(file_id, -1) for file_id in sent})))
+            wrong.append((job_id, sorted({job_of.get(upload_id, -1) for upload_id in sent})))
     return wrong
 
 
