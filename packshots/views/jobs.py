@@ -64,9 +64,15 @@ def status_context(job: Job, results: list, *, can_edit: bool) -> dict:
         "can_decide": can_edit and job.can_regenerate,  # approve, reject, regenerate: finished jobs only
         "queue_position": services.queue_position(job),
         "local_queue": local_queue_state(job),
-        # Escaped here once: every card places them.
+    }
+
+
+def cards_context(request: HtmxHttpRequest, job: Job) -> dict:
+    """What every result card of the job places, rendered and escaped once rather than per card."""
+    return {
         "review_url": escape(reverse("packshots:job-review", args=[job.pk])),
         "job_key": escape(f"job-{job.pk}"),
+        "csrf_input": csrf_input(request),
     }
 
 
@@ -108,9 +114,8 @@ def gallery_update(request: HtmxHttpRequest, job: Job, *, since: int | None) -> 
         # Cutouts and flags of the input photos appear while the job prepares them.
         "photos_changed": since is None or not job.is_terminal,
         "uploads": job.uploads.all(),
-        # Rendered once, placed in every card's forms (not asked for when no card goes out: a token read
-        # renews the CSRF cookie).
-        "csrf_input": csrf_input(request) if changed_slots else "",
+        # Only with cards to send: reading the CSRF token renews its cookie.
+        **(cards_context(request, job) if changed_slots else {}),
     }
     response = render(request, "packshots/_gallery_poll.html", context)
     patch_vary_headers(response, ["HX-Request"])
@@ -128,8 +133,10 @@ def job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
         return redirect("packshots:wizard-photos", job.pk)
     if request.htmx:
         return gallery_update(request, job, since=client_since(request.GET.get("since")))
-    context = gallery_context(job, latest_results(job), can_edit=request.membership.can_edit)
-    context["csrf_input"] = csrf_input(request)  # rendered once, placed in every card's forms
+    context = {
+        **gallery_context(job, latest_results(job), can_edit=request.membership.can_edit),
+        **cards_context(request, job),
+    }
     response = render(request, "packshots/job_detail.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response
