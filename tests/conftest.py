@@ -23,6 +23,20 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.pure)
 
 
+@pytest.fixture(autouse=True)
+def fresh_process_caches():
+    """The services remember a few look-ups in the process for seconds (webhook keys, jobs by PiktID id,
+    the last delivery noted): ids are reused from test to test, so each test starts with none."""
+    from packshots.services import connections, piktid
+
+    caches = (connections._webhook_keys, connections._deliveries_noted, piktid._jobs_of_accounts)
+    for cache in caches:
+        cache.clear()
+    yield
+    for cache in caches:
+        cache.clear()
+
+
 @pytest.fixture
 def garments() -> Path:
     if not GARMENTS.is_dir():

@@ -262,3 +262,21 @@ class _Buffer:
 
     def flush(self) -> None:
         pass
+
+
+def test_notifications_the_listener_deleted_are_not_deleted_again_by_the_consume_task(
+    fake_piktid, team, member
+):
+    draft = factories.make_draft(team=team, user=member, instructions=[factories.WHITE_CUTOUT])
+    draft = services.job_set_options(
+        job=draft, engine="piktid", options={"model": "auto"}, post_process=False
+    )
+    job = factories.start_job(draft)
+    fake_piktid.finish(job.remote_job_id)
+    call_command("listen_notifications", "--once", stdout=_Buffer())
+    notifications = EngineEvent.objects.filter(job=job, source=f"piktid:{env_key(fake_piktid)[:12]}")
+    ids = list(notifications.values_list("event_id", flat=True))
+    assert ids and not notifications.filter(consumed_at__isnull=True).exists()
+    # A webhook of the same account may have queued the consume task for this job: it has nothing left to do.
+    assert services.piktid_notifications_consume(team_id=team.pk, job_id=job.pk) == 0
+    assert [fake_piktid.count("DELETE", f"/notifications/{i}") for i in ids] == [1] * len(ids)

@@ -7,6 +7,7 @@ import json
 
 import pytest
 import stamina
+from django.db import connection as db_connection
 
 from accounts import crypto
 from accounts.models import PiktidConnection
@@ -37,8 +38,18 @@ def connection(team, member, fake_piktid) -> PiktidConnection:
     return PiktidConnection.objects.get(team=team)
 
 
-def asgi(method: str, path: str, body: bytes = b"", headers: dict | None = None, *, chunks: int = 1):
-    """Call config.server.application once; (status, headers, body) of its answer."""
+def asgi(
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict | None = None,
+    *,
+    chunks: int = 1,
+    repeated: tuple[tuple[str, str], ...] = (),
+    reads: list | None = None,
+):
+    """Call config.server.application once; (status, headers, body) of its answer. `repeated`: headers sent
+    once more; `reads` collects the messages the application received."""
     from config.server import application
 
     headers = {"host": "127.0.0.1", "content-length": str(len(body)), **(headers or {})}
@@ -53,7 +64,7 @@ def asgi(method: str, path: str, body: bytes = b"", headers: dict | None = None,
         "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [(name.encode(), value.encode()) for name, value in headers.items()],
+        "headers": [(name.encode(), value.encode()) for name, value in [*headers.items(), *repeated]],
         "client": ("127.0.0.1", 40000),
         "server": ("127.0.0.1", 8000),
     }
@@ -67,7 +78,10 @@ def asgi(method: str, path: str, body: bytes = b"", headers: dict | None = None,
 
     async def receive():
         if messages:
-            return messages.pop(0)
+            message = messages.pop(0)
+            if reads is not None:
+                reads.append(message)
+            return message
         await asyncio.sleep(3600)
 
     async def send(message):
@@ -184,3 +198,94 @@ def test_a_crash_answers_500_and_the_next_delivery_is_served(connection, monkeyp
     assert deliver(connection, {"id": 7301, "name": "ping"})[:1] == (500,)
     assert deliver(connection, {"id": 7302, "name": "ping"})[0] == 204
     assert list(EngineEvent.objects.values_list("event_id", flat=True)) == ["7302"]
+
+
+def test_a_key_that_cannot_be_one_is_404_before_the_body_is_read(caplog):
+    reads = []
+    status, _, text = asgi("POST", "/webhooks/piktid/short/", b'{"id": 1}', reads=reads)
+    assert (status, text, reads) == (404, b"Unknown webhook\n", [])
+    assert "Not Found: /webhooks/piktid/short/" in caplog.text  # logged as Django logs a 404
+
+
+def test_refusals_are_logged_like_djangos(connection, caplog):
+    body = json.dumps({"id": 1, "name": "ping", "data": {}}).encode()
+    path = f"/webhooks/piktid/{connection.webhook_key}/"
+    assert asgi("POST", path, body, {"x-webhook-signature": "sha256=" + "0" * 64})[0] == 401
+    assert f"Unauthorized: {path}" in caplog.text
+
+
+def test_a_full_queue_answers_503_with_retry_after_and_records_nothing(connection, monkeypatch):
+    monkeypatch.setattr(webhooks, "LEAN_MAX_PENDING", 0)
+    status, headers, _ = deliver(connection, {"id": 7401, "name": "ping"})
+    assert (status, headers[b"retry-after"]) == (503, b"5") and not EngineEvent.objects.exists()
+    monkeypatch.setattr(webhooks, "LEAN_MAX_PENDING", 256)
+    assert deliver(connection, {"id": 7401, "name": "ping"})[0] == 204
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id": 1, "name": "batch_edit", "timestamp": NaN, "data": {}}',
+        b'{"id": 1, "name": "batch_edit", "timestamp": 1e400, "data": {}}',
+        b'{"id": 1, "name": "batch_edit", "timestamp": 1, "data": {"x": [Infinity]}}',
+        b'{"id": 1, "name": "batch_edit", "data": {"status": "a\\u0000b"}}',
+        b'{"id": 1, "name": "batch_edit", "data": {"a\\u0000": 1}}',
+        b'{"id": 1, "name": "batch_edit", "data": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+    ],
+    ids=["nan", "overflow", "infinity", "nul-value", "nul-key", "deep"],
+)
+def test_what_the_database_cannot_store_is_400_not_500(connection, body):
+    headers = {"x-webhook-signature": sign(connection.webhook_secret, body)}
+    status, _, text = asgi("POST", f"/webhooks/piktid/{connection.webhook_key}/", body, headers)
+    assert (status, text) == (400, b"Malformed event\n") and not EngineEvent.objects.exists()
+
+
+def test_news_of_a_job_deleted_since_it_was_looked_up_is_recorded_without_it(
+    connection, team, member, fake_piktid
+):
+    job = running_job(team, member, fake_piktid)
+    event = {"id": 7501, "name": "batch_edit", "data": {"id_task": job.remote_job_id, "status": "processing"}}
+    assert deliver(connection, event)[0] == 204  # this process now remembers the job for a few seconds
+    Job.objects.filter(pk=job.pk).delete()
+    assert deliver(connection, {**event, "id": 7502})[0] == 204
+    assert EngineEvent.objects.get(event_id="7502").job_id is None
+
+
+def test_a_repeated_host_or_proxy_header_is_left_to_django(connection, settings):
+    event = {"id": 7601, "name": "ping", "data": {}}
+    body = json.dumps(event).encode()
+    headers = {"x-webhook-signature": sign(connection.webhook_secret, body)}
+    path = f"/webhooks/piktid/{connection.webhook_key}/"
+    assert asgi("POST", path, body, headers, repeated=(("host", "evil.example"),))[0] == 400
+    assert not EngineEvent.objects.exists()
+
+    def scope(*headers):
+        encoded = [(name.encode(), value.encode()) for name, value in [("host", "127.0.0.1"), *headers]]
+        return {"type": "http", "method": "POST", "scheme": "http", "headers": encoded}
+
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    assert webhooks.lean_path_applies(scope(("x-forwarded-proto", "https")))
+    # Django reads the first of repeated headers; the lean path steps aside rather than guess.
+    assert not webhooks.lean_path_applies(
+        scope(("x-forwarded-proto", "https"), ("x-forwarded-proto", "http"))
+    )
+    assert not webhooks.lean_path_applies(
+        scope(("x-forwarded-proto", "http"), ("x-forwarded-proto", "https"))
+    )
+
+
+@pytest.mark.skipif(db_connection.vendor != "postgresql", reason="terminates server connections: PostgreSQL")
+def test_connections_the_server_dropped_are_replaced_before_the_next_delivery(connection):
+    for n in range(webhooks.LEAN_THREADS * 2):  # every thread has opened its connection
+        assert deliver(connection, {"id": 7700 + n, "name": "ping"})[0] == 204
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    answers = [
+        deliver(connection, {"id": 7800 + n, "name": "ping"})[0] for n in range(webhooks.LEAN_THREADS * 2)
+    ]
+    assert answers == [204] * len(answers)
+    assert EngineEvent.objects.filter(event_id__startswith="78").count() == len(answers)

@@ -61,6 +61,7 @@ from packshots.services.jobs import (
 from packshots.services.library import preset_save, presets_import, project_create
 from packshots.services.maintenance import task_rows_reap, worker_gone, worker_heartbeat, workers_reap
 from packshots.services.piktid import (
+    WEBHOOK_KEY,
     WebhookNotFoundError,
     engines_for_team,
     job_resubmit,
@@ -89,6 +90,7 @@ from packshots.services.repair import (
 )
 
 __all__ = [
+    "WEBHOOK_KEY",
     "WebhookNotFoundError",
     "connection_for_webhook_key",
     "database_prepare",

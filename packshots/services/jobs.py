@@ -409,7 +409,8 @@ def engine_event_record(*, source: str, event_id: str, job_id: int | None, name:
 
     One `INSERT … ON CONFLICT DO NOTHING RETURNING` (PostgreSQL and SQLite ≥ 3.35): a repeat neither raises
     nor aborts the caller's transaction, so a webhook records its event, touches its job and queues its
-    tasks in one short transaction.
+    tasks in one short transaction. The job is looked up inside the INSERT: a job deleted since its id was
+    found (callers cache it) leaves the event without a job instead of breaking the foreign key.
     """
     meta = EngineEvent._meta
     values = {
@@ -424,9 +425,14 @@ def engine_event_record(*, source: str, event_id: str, job_id: int | None, name:
     quote = db.ops.quote_name
     fields = [meta.get_field(field) for field in values]
     columns = ", ".join(quote(field.column) for field in fields)
+    job_table, job_pk = quote(Job._meta.db_table), quote(Job._meta.pk.column)
+    placeholders = [
+        f"(SELECT {job_pk} FROM {job_table} WHERE {job_pk} = %s)" if field.name == "job" else "%s"
+        for field in fields
+    ]
     unique = ", ".join(quote(meta.get_field(field).column) for field in ("source", "event_id"))
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(placeholders)}) "
         f"ON CONFLICT ({unique}) DO NOTHING RETURNING {quote(meta.pk.column)}"
     )
     params = [field.get_db_prep_save(value, db) for field, value in zip(fields, values.values(), strict=True)]

@@ -28,7 +28,7 @@ from packshots.engines.piktid.client import DEFAULT_NOTIFICATION_NAMES, Notifica
 from packshots.engines.piktid.errors import PiktidAuthError, PiktidError
 from packshots.services import connections as piktid_connections
 from packshots.services.connections import PiktidCredentials, piktid_credentials, piktid_token_invalid
-from packshots.services.piktid import piktid_notification_handle
+from packshots.services.piktid import piktid_notification_consumed, piktid_notification_handle
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +240,11 @@ class AccountStream:
             return
         self.deleted += 1
         self._remember(notification.id, deleted=True)
+        close_old_connections()
+        try:
+            piktid_notification_consumed(account_key=self.account_key, notification_id=notification.id)
+        finally:
+            close_old_connections()
 
     def _remember(self, notification_id: int, *, deleted: bool) -> None:
         self._seen[notification_id] = deleted

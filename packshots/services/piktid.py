@@ -875,7 +875,7 @@ def piktid_notification_handle(*, account_key: str, notification: Notification) 
     # No savepoint: a caller's transaction (the webhook's, with its own task row) simply includes this one.
     with transaction.atomic(savepoint=False):
         fresh = engine_event_record(
-            source=f"piktid:{account_key[:12]}",
+            source=notification_source(account_key),
             event_id=str(notification.id),
             job_id=job_id,
             name=notification.name,
@@ -889,6 +889,19 @@ def piktid_notification_handle(*, account_key: str, notification: Notification) 
             if synced:
                 queue.enqueue("piktid_sync_task", job_id=job_id)
     return Handled(job_id, fresh, synced)
+
+
+def notification_source(account_key: str) -> str:
+    """EngineEvent.source of the notifications of one PiktID account (its ids are that account's)."""
+    return f"piktid:{account_key[:12]}"
+
+
+def piktid_notification_consumed(*, account_key: str, notification_id: int) -> None:
+    """Note that a notification was deleted at PiktID (the SSE listener does so itself), so the consume task
+    does not ask again."""
+    EngineEvent.objects.filter(
+        source=notification_source(account_key), event_id=str(notification_id), consumed_at__isnull=True
+    ).update(consumed_at=timezone.now())
 
 
 SYNC_COALESCE = timedelta(seconds=2)
@@ -935,15 +948,25 @@ _jobs_of_accounts: dict[tuple[str, str], tuple[float, int]] = {}
 
 
 def _job_of_account_query(account_key: str, remote_job_id: str) -> int | None:
+    """The job submitted by this account with that id; else the one job of a team now using the account.
+
+    Job ids are PiktID's per account: another account's job may carry the same id. A team that replaced its
+    token still hears of jobs its old token submitted, but only when exactly one such job matches: an
+    ambiguous id names no job rather than the wrong one.
+    """
+    jobs = Job.objects.filter(engine=Job.Engine.PIKTID, remote_job_id=remote_job_id)
+    own = jobs.filter(account_key=account_key).values_list("pk", flat=True).first()
+    if own is not None:
+        return own
     teams = PiktidConnection.objects.filter(account_key=account_key).values("team_id")
     environment = settings.PIKTID_TOKEN and account_key_for(
         base_url=settings.PIKTID_BASE_URL, token=settings.PIKTID_TOKEN
     )
-    owners = Q(account_key=account_key) | Q(team_id__in=teams)
+    owners = Q(team_id__in=teams)
     if account_key == environment:
         owners |= Q(team__piktid_connection__isnull=True)
-    jobs = Job.objects.filter(owners, engine=Job.Engine.PIKTID, remote_job_id=remote_job_id)
-    return jobs.values_list("pk", flat=True).first()
+    candidates = list(jobs.filter(owners).values_list("pk", flat=True)[:2])
+    return candidates[0] if len(candidates) == 1 else None
 
 
 # ---------------------------------------------------------------- regenerate
@@ -1016,10 +1039,13 @@ def piktid_notifications_consume(*, team_id: int, job_id: int) -> int:
     credentials = piktid_credentials(Team.objects.get(pk=team_id))
     if credentials is None:
         return 0
+    # Only the notifications of the account the team uses now: ids are per account, so another account's
+    # (a token replaced since) are left to expire there rather than deleting this account's namesakes.
+    source = notification_source(credentials.account_key)
     with transaction.atomic():
         taken = list(
             EngineEvent.objects.select_for_update(skip_locked=True)
-            .filter(job_id=job_id, source__startswith="piktid:", consumed_at__isnull=True)
+            .filter(job_id=job_id, source=source, consumed_at__isnull=True)
             .values_list("pk", "event_id")
         )
         EngineEvent.objects.filter(pk__in=[pk for pk, _ in taken]).update(consumed_at=timezone.now())

@@ -12,9 +12,10 @@ import asyncio
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
 
 from django.conf import settings
-from django.db import connections
+from django.db import IntegrityError, OperationalError, close_old_connections, connections
 from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port, validate_host
 from django.views.decorators.csrf import csrf_exempt
@@ -23,8 +24,11 @@ from django.views.decorators.http import require_POST
 from packshots import services
 from packshots.engines.piktid.errors import SignatureError
 
-WEBHOOK_MAX_BYTES = 2**20  # a notification is a few hundred bytes
+WEBHOOK_MAX_BYTES = 64 * 2**10  # a notification is a few hundred bytes
 LEAN_THREADS = 6
+# Deliveries a web process holds at once on the lean path; beyond it answers 503 at once instead of queueing
+# without end (PiktID delivers again; the SSE listener and the poller catch up on anything missed).
+LEAN_MAX_PENDING = 256
 
 logger = logging.getLogger("django.request")
 
@@ -39,6 +43,11 @@ def webhook_answer(*, key: str, body: bytes, signature: str | None) -> tuple[int
         return 401, "Bad signature\n"
     except ValueError:
         return 400, "Malformed event\n"
+    except (OperationalError, IntegrityError):
+        # The database is unreachable, or the job went away between look-up and commit: nothing was
+        # recorded, and the same delivery succeeds later.
+        logger.exception("Webhook delivery not recorded; asked to deliver again")
+        return 503, "Try again later\n"
     return 204, ""
 
 
@@ -50,76 +59,102 @@ def piktid_webhook(request: HttpRequest, key: str) -> HttpResponse:
     status, text = webhook_answer(
         key=key, body=request.body, signature=request.headers.get("X-Webhook-Signature")
     )
-    return HttpResponse(text, status=status, content_type="text/plain")
+    response = HttpResponse(text, status=status, content_type="text/plain")
+    if status == 503:
+        response["Retry-After"] = "5"
+    return response
 
 
 # ---------------------------------------------------------------- the lean ASGI path
 
 _executor = ThreadPoolExecutor(max_workers=LEAN_THREADS, thread_name_prefix="webhook")
+_pending = 0  # deliveries handed to the threads and not answered yet; only the event loop's thread touches it
 
 
 def lean_path_applies(scope: dict) -> bool:
     """Whether `scope` (an http POST to a webhook URL) may skip Django's request handling."""
     if scope["method"] != "POST":
         return False
-    headers = dict(scope["headers"])
-    host, _ = split_domain_port(headers.get(b"host", b"").decode("latin-1"))
+    hosts = _header_values(scope, b"host")
+    if len(hosts) != 1:
+        return False  # none or several: Django answers (400), as for any other URL
+    host, _ = split_domain_port(hosts[0].decode("latin-1"))
     allowed = settings.ALLOWED_HOSTS or (["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
     if not host or not validate_host(host, allowed):
         return False  # Django answers 400 and logs it, as for any other URL
-    # Plain HTTP where HTTPS is required: Django redirects it.
-    return not (settings.SECURE_SSL_REDIRECT and not _is_secure(scope, headers))
-
-
-def _is_secure(scope: dict, headers: dict[bytes, bytes]) -> bool:
-    if scope.get("scheme") == "https":
+    if not settings.SECURE_SSL_REDIRECT or scope.get("scheme") == "https":
         return True
-    if settings.SECURE_PROXY_SSL_HEADER:
-        name, value = settings.SECURE_PROXY_SSL_HEADER
-        header = name.removeprefix("HTTP_").replace("_", "-").lower().encode("latin-1")
-        return headers.get(header, b"").decode("latin-1").split(",")[0].strip() == value
-    return False
+    # Plain HTTP where HTTPS is required: Django redirects it. So it decides whenever the proxy's header is
+    # missing, repeated or says anything but HTTPS.
+    if not settings.SECURE_PROXY_SSL_HEADER:
+        return False
+    name, value = settings.SECURE_PROXY_SSL_HEADER
+    header = name.removeprefix("HTTP_").replace("_", "-").lower().encode("latin-1")
+    said = _header_values(scope, header)
+    return len(said) == 1 and said[0].decode("latin-1").split(",")[0].strip() == value
+
+
+def _header_values(scope: dict, name: bytes) -> list[bytes]:
+    return [value for header, value in scope["headers"] if header.lower() == name]
 
 
 async def piktid_webhook_asgi(scope: dict, receive, send, *, key: str) -> None:
     """One delivery without the middleware stack: body read (capped), answered by `webhook_answer`."""
-    headers = dict(scope["headers"])
-    declared = headers.get(b"content-length", b"")
-    if declared.isdigit() and int(declared) > WEBHOOK_MAX_BYTES:
-        return await _respond(send, 413, "Request body too large.\n")
+    global _pending
+    path = scope["path"]
+    if not services.WEBHOOK_KEY.fullmatch(key):
+        return await _respond(send, path, 404, "Unknown webhook\n")  # the body is never read
+    declared = _header_values(scope, b"content-length")
+    if declared and declared[0].isdigit() and int(declared[0]) > WEBHOOK_MAX_BYTES:
+        return await _respond(send, path, 413, "Request body too large.\n")
+    body = await _read_body(receive)
+    if body is None:
+        return  # the sender went away: nothing recorded, PiktID delivers again
+    if len(body) > WEBHOOK_MAX_BYTES:
+        return await _respond(send, path, 413, "Request body too large.\n")
+    # Counted once the body is in: a slow sender holds a socket, never a place in the threads' queue.
+    if _pending >= LEAN_MAX_PENDING:
+        return await _respond(send, path, 503, "Try again later\n")
+    signature = _header_values(scope, b"x-webhook-signature")
+    signature = signature[0].decode("latin-1") if len(signature) == 1 else None
+    _pending += 1
+    try:
+        loop = asyncio.get_running_loop()
+        status, text = await loop.run_in_executor(_executor, _answer_in_thread, key, body, signature)
+    finally:
+        _pending -= 1
+    await _respond(send, path, status, text)
+
+
+async def _read_body(receive) -> bytes | None:
+    """The request body, cut off just past WEBHOOK_MAX_BYTES; None when the client disconnected."""
     chunks, size = [], 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return  # the sender went away: nothing recorded, PiktID retries
+            return None
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > WEBHOOK_MAX_BYTES:
-            return await _respond(send, 413, "Request body too large.\n")
         chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    signature = headers.get(b"x-webhook-signature")
-    signature = signature.decode("latin-1") if signature is not None else None
-    loop = asyncio.get_running_loop()
-    status, text = await loop.run_in_executor(_executor, _answer_in_thread, key, b"".join(chunks), signature)
-    await _respond(send, status, text)
+        if size > WEBHOOK_MAX_BYTES or not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _answer_in_thread(key: str, body: bytes, signature: str | None) -> tuple[int, str]:
-    """`webhook_answer` in a long-lived thread: its connection is kept, unless an error left it unusable."""
+    """`webhook_answer` in a long-lived thread, its database connection handled as Django handles a request's.
+
+    Before and after each delivery, as on request_started / request_finished: a connection past its
+    CONN_MAX_AGE, or unusable after an error, is closed (with a pool: returned to it), and the next query
+    checks health first (CONN_HEALTH_CHECKS).
+    """
+    close_old_connections()
     try:
         return webhook_answer(key=key, body=body, signature=signature)
     except Exception:
         logger.exception("Webhook delivery failed")
         return 500, "Server error\n"
     finally:
-        for connection in connections.all(initialized_only=True):
-            if connection.connection is not None and connection.errors_occurred:
-                if connection.is_usable():
-                    connection.errors_occurred = False
-                else:
-                    connection.close()
+        close_old_connections()
 
 
 def close_connections() -> None:
@@ -140,9 +175,14 @@ def close_connections() -> None:
             logger.warning("A webhook thread was busy at shutdown; its database connection was left open")
 
 
-async def _respond(send, status: int, text: str) -> None:
+async def _respond(send, path: str, status: int, text: str) -> None:
+    if status >= 400:  # logged as Django logs a view's 4xx and 5xx answers
+        level = logging.ERROR if status >= 500 else logging.WARNING
+        logger.log(level, "%s: %s", HTTPStatus(status).phrase, path, extra={"status_code": status})
     body = text.encode() if status != 204 else b""
     headers = [(b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]
+    if status == 503:
+        headers.append((b"retry-after", b"5"))
     if status != 204:
         headers += [
             (b"content-type", b"text/plain; charset=utf-8"),

@@ -926,3 +926,17 @@ def test_fetch_file_refuses_a_name_that_rebinds_to_a_private_address_at_connect_
     with mock_client(handler) as client, pytest.raises(UnsafeUrlError, match="connected to non-public"):
         client.fetch_file("https://cdn.example.com/out.jpg", dest, max_bytes=100)
     assert dest.getvalue() == b""
+
+
+def test_stream_skips_an_event_a_json_column_could_not_store(fake_piktid, piktid, caplog):
+    fake_piktid.publish(FAKE_TOKEN, "batch_edit", {"id_task": "job_x", "score": float("nan")})
+    fake_piktid.publish(FAKE_TOKEN, "batch_edit", {"id_task": "job_x", "status": "a\x00b"})
+    kept = fake_piktid.publish(FAKE_TOKEN, "batch_edit", {"id_task": "job_x", "status": "processing"})
+    stream = piktid.notification_stream()
+    backfill = []
+    for event in stream:
+        if event.kind == "backfill_complete":
+            break
+        backfill.append(event.notification.id)
+    stream.close()
+    assert backfill == [kept["id"]] and "skipped an event" in caplog.text

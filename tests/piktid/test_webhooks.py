@@ -104,6 +104,14 @@ def test_parse_event_reads_the_event_shape():
         b'{"id": 7, "data": {}}',
         b'{"id": 7, "name": "batch_edit", "data": []}',
         b'{"id": 7, "name": "batch_edit", "data": {}, "timestamp": "yesterday"}',
+        # Valid JSON to Python, not storable in a JSON column (PostgreSQL's jsonb refuses them):
+        b'{"id": 7, "name": "batch_edit", "data": {}, "timestamp": NaN}',
+        b'{"id": 7, "name": "batch_edit", "data": {}, "timestamp": 1e999}',
+        b'{"id": 7, "name": "batch_edit", "data": {}, "timestamp": 1' + b"0" * 400 + b"}",
+        b'{"id": 7, "name": "batch_edit", "data": {"scores": [1, -Infinity]}}',
+        b'{"id": 7, "name": "batch\\u0000edit", "data": {}}',
+        b'{"id": 7, "name": "batch_edit", "data": {"nested": {"k\\u0000": "v"}}}',
+        b'{"id": 7, "name": "batch_edit", "data": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
     ],
 )
 def test_parse_event_rejects_malformed_bodies(body):

@@ -639,3 +639,55 @@ def test_once_a_job_is_created_the_next_alike_job_is_sent_at_once(team, member, 
     # B waited for A's create to settle; it is handed a submission now, not at its next check.
     sent = DBTaskResult.objects.filter(task_path="packshots.tasks.piktid_submit_task")
     assert [row.args_kwargs["kwargs"] for row in sent] == [{"job_id": b.pk}]
+
+
+def test_after_a_token_swap_the_old_accounts_notifications_are_not_deleted_with_the_new_token(
+    client, team, member, fake_piktid
+):
+    connection = connect_webhook(team, member, fake_piktid)
+    job = factories.start_job(piktid_draft(team, member))
+    services.piktid_submit(job_id=job.pk)
+    job.refresh_from_db()
+    for n in range(3):
+        data = {"id_task": job.remote_job_id, "status": "processing", "processed_images": n}
+        assert (
+            deliver(client, connection, {"id": 9300 + n, "name": "batch_edit", "data": data}).status_code
+            == 204
+        )
+    fake_piktid.add_account("alpha-new-token-000000")
+    services.piktid_connect(team=team, user=member, token="alpha-new-token-000000")  # another account
+    # Notification ids are the old account's: with the new token they would name the new account's own.
+    assert services.piktid_notifications_consume(team_id=team.pk, job_id=job.pk) == 0
+    assert not fake_piktid.requests_to("DELETE", "/notifications")
+
+
+def test_a_piktid_job_id_names_the_accounts_own_job_and_never_guesses_between_others(
+    team, other_team, member, outsider
+):
+    from accounts.models import PiktidConnection
+    from packshots.engines.piktid.client import Notification
+    from packshots.services import piktid as piktid_services
+
+    mine = factories.start_job(piktid_draft(team, member, photos=1, instructions=[factories.WHITE_CUTOUT]))
+    theirs = factories.start_job(
+        piktid_draft(other_team, outsider, photos=1, instructions=[factories.WHITE_CUTOUT])
+    )
+    Job.objects.filter(pk=mine.pk).update(account_key="account-a", remote_job_id="4242")
+    # Another team's job with the same PiktID id, sent by its old token; that team now uses account B.
+    Job.objects.filter(pk=theirs.pk).update(account_key="account-old", remote_job_id="4242")
+    PiktidConnection.objects.create(team=other_team, account_key="account-b", token_encrypted="x")
+
+    def job_named(account_key: str, event_id: int) -> int | None:
+        data = {"id_task": "4242", "status": "processing"}
+        notification = Notification(id=event_id, name="batch_edit", data=data, timestamp=None)
+        return services.piktid_notification_handle(account_key=account_key, notification=notification).job_id
+
+    assert job_named("account-a", 1) == mine.pk
+    assert job_named("account-b", 2) == theirs.pk  # the team's job from before its token swap
+    older = factories.start_job(
+        piktid_draft(other_team, outsider, photos=1, instructions=[factories.WHITE_CUTOUT])
+    )
+    Job.objects.filter(pk=older.pk).update(account_key="account-older", remote_job_id="4242")
+    piktid_services._jobs_of_accounts.clear()  # as a few seconds later: found jobs are remembered that long
+    assert job_named("account-b", 3) is None  # two candidates: neither is touched
+    assert job_named("account-a", 4) == mine.pk

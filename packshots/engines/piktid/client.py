@@ -208,9 +208,36 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
-        return float(value)
-    except ValueError:
+        number = float(value)
+    except (ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None
+
+
+def json_loads_storable(text: bytes | str) -> Any:
+    """`json.loads`, refusing (ValueError) what a JSON column cannot store: NaN or infinite numbers, NUL
+    characters, nesting too deep to parse. Notifications are stored as they came (EngineEvent.payload)."""
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            raise ValueError("JSON holds a NUL character")
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("JSON holds a number out of range")
+        if isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"JSON holds {name}")
 
 
 def _raise_for_status(response: httpx.Response) -> None:
@@ -713,8 +740,8 @@ class PiktidClient:
                     if kind is None:
                         continue
                     try:
-                        notification = _notification(json.loads(sse.data))
-                    except json.JSONDecodeError:
+                        notification = _notification(json_loads_storable(sse.data))
+                    except ValueError:
                         notification = None
                     if notification is None:
                         logger.warning("PiktID stream: skipped an event without {id, name}")

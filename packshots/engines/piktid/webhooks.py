@@ -7,11 +7,10 @@ Pure functions over the raw bytes: verify before parsing, compare in constant ti
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Sequence
 
-from packshots.engines.piktid.client import Notification
+from packshots.engines.piktid.client import Notification, json_loads_storable
 from packshots.engines.piktid.errors import SignatureError
 
 SIGNATURE_HEADER = "X-Webhook-Signature"
@@ -42,9 +41,9 @@ def verify(body: bytes, header: str | None, secrets: Sequence[str]) -> None:
 def parse_event(body: bytes) -> Notification:
     """Parse a verified delivery {id, name, data, timestamp}; ValueError when the shape is wrong."""
     try:
-        event = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"webhook body is not JSON: {exc}") from None
+        event = json_loads_storable(body)
+    except ValueError as exc:  # not JSON, not UTF-8, or nothing a JSON column can store (NaN, NUL)
+        raise ValueError(f"webhook body is not storable JSON: {exc}") from None
     if not isinstance(event, dict):
         raise ValueError("webhook body is not a JSON object")
     event_id, name = event.get("id"), event.get("name")
@@ -57,8 +56,11 @@ def parse_event(body: bytes) -> Notification:
         data = {}
     if not isinstance(data, dict):
         raise ValueError("webhook event data is not an object")
-    if timestamp is not None and (isinstance(timestamp, bool) or not isinstance(timestamp, int | float)):
-        raise ValueError("webhook event timestamp is not a number")
-    return Notification(
-        id=event_id, name=name, data=data, timestamp=float(timestamp) if timestamp is not None else None
-    )
+    if timestamp is not None:
+        if isinstance(timestamp, bool) or not isinstance(timestamp, int | float):
+            raise ValueError("webhook event timestamp is not a number")
+        try:
+            timestamp = float(timestamp)
+        except OverflowError:
+            raise ValueError("webhook event timestamp is out of range") from None
+    return Notification(id=event_id, name=name, data=data, timestamp=timestamp)
