@@ -131,6 +131,9 @@ class Job(models.Model):
     sync_requested_at = models.DateTimeField(null=True, blank=True)  # coalesces bursts of PiktID news
     submit_attempts = models.PositiveSmallIntegerField(default=0)
     submit_requested_at = models.DateTimeField(null=True, blank=True)
+    # The task worker (its heartbeat id) that sent the create request of `submit_requested_at`; "" when no
+    # worker with a heartbeat sent it (the CLI, a plain db_worker): then only SUBMIT_LEASE ends the request.
+    submit_worker_id = models.CharField(max_length=64, blank=True)
     waiting_reason = models.CharField(max_length=300, blank=True)
     credits_used = models.FloatField(null=True, blank=True)
     # PiktID's last /results JSON for this job: what the official client saves as metadata.json.

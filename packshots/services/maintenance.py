@@ -2,8 +2,9 @@
 
 import logging
 from contextlib import suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError
 from django.db.models import Q
 from django.tasks import TaskResultStatus
@@ -45,6 +46,42 @@ def worker_heartbeat(*, worker_id: str, host: str, pid: int) -> None:
     WorkerHeartbeat.objects.update_or_create(
         worker_id=worker_id, defaults={"host": host[:200], "pid": pid, "last_seen": timezone.now()}
     )
+
+
+# The heartbeat id of this process when it is a task worker started by `manage.py worker`, else None.
+_this_worker: list[str | None] = [None]
+
+
+def worker_started(*, worker_id: str, host: str, pid: int) -> None:
+    """A task worker's first beat, before it takes any task; from then on this process is that worker."""
+    worker_heartbeat(worker_id=worker_id, host=host, pid=pid)
+    _this_worker[0] = worker_id
+
+
+def this_worker() -> str | None:
+    """This process's worker id when it reports a heartbeat (what another worker judges it alive by)."""
+    return _this_worker[0]
+
+
+def worker_dead_after() -> timedelta:
+    return timedelta(seconds=settings.PACKSHOT_WORKER_DEAD_AFTER_S)
+
+
+def worker_renew(*, worker_id: str) -> bool:
+    """Beat now, unless the worker is already presumed dead (its heartbeat older than the dead-after time).
+
+    False means another worker may at this moment be failing this one's tasks and resuming them: it must not
+    start anything it cannot take back (a PiktID create). Call it inside the transaction that records the
+    work it guards: the heartbeat row stays locked until that commits.
+    """
+    now = timezone.now()
+    alive = WorkerHeartbeat.objects.filter(worker_id=worker_id, last_seen__gte=now - worker_dead_after())
+    return alive.update(last_seen=now) == 1
+
+
+def worker_last_seen(*, worker_id: str) -> datetime | None:
+    """When the worker last said it was alive; None if it has no heartbeat (reaped, or stopped cleanly)."""
+    return WorkerHeartbeat.objects.filter(worker_id=worker_id).values_list("last_seen", flat=True).first()
 
 
 def worker_gone(*, worker_id: str) -> None:

@@ -29,6 +29,9 @@ class Command(DbWorkerCommand):
 
     def handle(self, *args, **options) -> None:
         worker_id = options["worker_id"]
+        # Beat once before taking any task: a PiktID create sent by this worker names it as the sender, and
+        # another worker reconciles that create as soon as this one's heartbeat goes silent.
+        maintenance.worker_started(worker_id=worker_id, host=socket.gethostname(), pid=os.getpid())
         stop = threading.Event()
         beat = threading.Thread(target=_heartbeat, args=(worker_id, stop), name="heartbeat", daemon=True)
         beat.start()
