@@ -54,6 +54,7 @@ from packshots.engines.piktid.webhooks import parse_event, verify
 from packshots.errors import JobStateError, PackshotError
 from packshots.imaging.convert import to_png
 from packshots.models import EngineEvent, Job, PiktidAccount, PiktidCreation, Project, Result
+from packshots.services import maintenance
 from packshots.services.connections import (
     PiktidCredentials,
     account_key_for,
@@ -89,6 +90,8 @@ WEBHOOK_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # A job canceled here while PiktID runs it still counts as active at PiktID for about this long.
 CANCELED_STILL_ACTIVE = timedelta(minutes=15)
 # A create request is surely over after this long: the client's connect + write + read timeouts, and more.
+# Sooner when the task worker that sent it is dead (no heartbeat for PACKSHOT_WORKER_DEAD_AFTER_S): a killed
+# process's requests are over, so the job is reconciled at once (`piktid_submit`).
 SUBMIT_LEASE = timedelta(minutes=3)
 
 
@@ -98,6 +101,25 @@ class Wait:
 
     seconds: float
     reason: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The create request a reconciliation is about: a decision on it (adopt a job found at PiktID, or send
+    again) stands only while the job is still `submitting` with this very request (`_decided`).
+
+    `dead_holder`: its worker was judged dead before SUBMIT_LEASE ran out, when its last heartbeat was
+    `holder_seen` (None: it had none). A worker that has beaten since was not dead: nothing is decided then.
+    """
+
+    requested_at: datetime | None
+    worker_id: str
+    dead_holder: bool = False
+    holder_seen: datetime | None = None
+
+    @classmethod
+    def of(cls, job: Job) -> "Submission":
+        return cls(job.submit_requested_at, job.submit_worker_id)
 
 
 # ---------------------------------------------------------------- the limiter
@@ -295,11 +317,21 @@ def piktid_submit(*, job_id: int, credentials: PiktidCredentials | None = None) 
     job = Job.objects.select_related("project").get(pk=job_id)
     if job.status == Job.Status.SUBMITTING:
         # Another worker may still be inside POST /create-packshot for this job: reconcile only once that
-        # request is surely over (its timeouts have run out), never while it may still be answered.
+        # request is surely over (its timeouts have run out, or its worker is dead), never while it may
+        # still be answered.
+        submission = Submission.of(job)
         since = timezone.now() - (job.submit_requested_at or timezone.now())
         if since < SUBMIT_LEASE:
-            return Wait((SUBMIT_LEASE - since).total_seconds() + 1, "Sending the job to PiktID…")
-        return piktid_reconcile(job_id=job_id, credentials=credentials)
+            dead, seen = _sender_dead(job.submit_worker_id)
+            if not dead:
+                return Wait((SUBMIT_LEASE - since).total_seconds() + 1, "Sending the job to PiktID…")
+            log.warning(
+                "Job %s: worker %s, which sent its create request, is dead; reconciling now",
+                job.pk,
+                job.submit_worker_id,
+            )
+            submission = Submission(job.submit_requested_at, job.submit_worker_id, True, seen)
+        return piktid_reconcile(job_id=job_id, credentials=credentials, submission=submission)
     if job.status != Job.Status.QUEUED:
         return None
     credentials = credentials or piktid_credentials(job.team)
@@ -326,24 +358,50 @@ def piktid_submit(*, job_id: int, credentials: PiktidCredentials | None = None) 
             return None
         with transaction.atomic():
             # Committed before the request leaves: a crash from here on is reconciled, never blindly resent.
+            # The request names the worker sending it, reconciled as soon as that worker is dead; a worker
+            # already presumed dead (silent too long: its tasks may be resumed by another right now) sends
+            # nothing, and beating here keeps it from being judged dead until the request has left.
+            submission = Submission(timezone.now(), maintenance.this_worker() or "")
+            if submission.worker_id and not maintenance.worker_renew(worker_id=submission.worker_id):
+                log.warning("Job %s: this worker was presumed dead; not sending the job", job.pk)
+                return Wait(float(settings.PACKSHOT_WORKER_DEAD_AFTER_S), "Sending the job to PiktID…")
             if not job_transition(
                 job_id=job.pk,
                 to=Job.Status.SUBMITTING,
-                submit_requested_at=timezone.now(),
+                submit_requested_at=submission.requested_at,
+                submit_worker_id=submission.worker_id,
                 remote_project_id=project_id,
             ):
                 _limiter_release(job)
                 return None  # canceled meanwhile
             PiktidCreation.objects.filter(job=job, sent_at__isnull=True).update(sent_at=timezone.now())
-        return _create(client, job, project_id, images, credentials)
+        return _create(client, job, project_id, images, credentials, submission)
     except PiktidError as exc:
         return _refused(job, exc, credentials)
     finally:
         client.close()
 
 
+def _sender_dead(worker_id: str) -> tuple[bool, datetime | None]:
+    """Whether the task worker that sent a create request is dead, and its last heartbeat (None: none left).
+
+    Dead: silent for PACKSHOT_WORKER_DEAD_AFTER_S, or its heartbeat row gone (reaped; a worker stopping
+    cleanly removes its own only once its task has ended). A request sent by no such worker ("") is never
+    judged this way: only SUBMIT_LEASE ends it.
+    """
+    if not worker_id:
+        return False, None
+    seen = maintenance.worker_last_seen(worker_id=worker_id)
+    return seen is None or seen < timezone.now() - maintenance.worker_dead_after(), seen
+
+
 def _create(
-    client: PiktidClient, job: Job, project_id: str, images: list[ImageRef], credentials: PiktidCredentials
+    client: PiktidClient,
+    job: Job,
+    project_id: str,
+    images: list[ImageRef],
+    credentials: PiktidCredentials,
+    submission: Submission,
 ) -> Wait | None:
     try:
         created = client.create_packshot(
@@ -356,12 +414,13 @@ def _create(
     except PiktidConnectionError as exc:
         if not exc.maybe_sent:
             return _back_to_queue(job, f"PiktID could not be reached ({exc}); trying again.", 15)
-        return _answer_lost(job, exc, credentials, client)
+        return _answer_lost(job, exc, credentials, client, submission)
     except PiktidServerError as exc:
-        return _answer_lost(job, exc, credentials, client)  # a 5xx may come after the job was made
+        return _answer_lost(job, exc, credentials, client, submission)  # a 5xx may come after it was made
     except PiktidError as exc:
         if exc.status is not None and 200 <= exc.status < 300:
-            return _answer_lost(job, exc, credentials, client)  # accepted, but the answer was unreadable
+            # Accepted, but the answer was unreadable.
+            return _answer_lost(job, exc, credentials, client, submission)
         raise  # PiktID said no (4xx): nothing was created
     # The remote id is kept at once, on its own: whatever fails after this, the job is known to exist.
     Job.objects.filter(pk=job.pk, status=Job.Status.SUBMITTING).update(remote_job_id=created.job_id)
@@ -370,10 +429,10 @@ def _create(
 
 
 def _answer_lost(
-    job: Job, exc: Exception, credentials: PiktidCredentials, client: PiktidClient
+    job: Job, exc: Exception, credentials: PiktidCredentials, client: PiktidClient, submission: Submission
 ) -> Wait | None:
     log.warning("Job %s: the answer to create-packshot was lost (%s); reconciling", job.pk, exc)
-    return piktid_reconcile(job_id=job.pk, credentials=credentials, client=client)
+    return piktid_reconcile(job_id=job.pk, credentials=credentials, client=client, submission=submission)
 
 
 def _running(job: Job, remote_job_id: str) -> None:
@@ -531,14 +590,20 @@ def _remote_instructions(instructions: list[dict]) -> list[dict]:
 
 
 def piktid_reconcile(
-    *, job_id: int, credentials: PiktidCredentials | None = None, client: PiktidClient | None = None
+    *,
+    job_id: int,
+    credentials: PiktidCredentials | None = None,
+    client: PiktidClient | None = None,
+    submission: Submission | None = None,
 ) -> Wait | None:
     """A job whose create request may or may not have reached PiktID: find it there, or resend once sure.
 
     PiktID's gallery lists the project's jobs newest first; one created since our request (less clock skew),
     with the same number of outputs and not already ours, is this job. Only when the look-up succeeds and
     finds none is the request sent again. When the look-up keeps failing the job stops with a message and
-    can be submitted again by a person.
+    can be submitted again by a person. `submission`: the request in doubt (default: the job's current one);
+    each outcome is decided under the job row's lock and only while that request is still the job's, so of
+    two reconciliations at once only one acts, and a stale one never sends a newer request again.
     """
     job = Job.objects.get(pk=job_id)
     if job.status != Job.Status.SUBMITTING:
@@ -546,6 +611,10 @@ def piktid_reconcile(
     if job.remote_job_id:  # the answer arrived and was kept before something else failed
         _running(job, job.remote_job_id)
         return None
+    if submission is None:
+        submission = Submission.of(job)
+    elif (submission.requested_at, submission.worker_id) != (job.submit_requested_at, job.submit_worker_id):
+        return None  # the job was sent again meanwhile: that request is its sender's to settle
     credentials = credentials or piktid_credentials(job.team)
     if credentials is None:
         job_fail(job_id=job.pk, message="This team's PiktID connection is gone; the job cannot be checked.")
@@ -586,20 +655,22 @@ def piktid_reconcile(
                     listed = []
                     break
                 mine = remote.job_id not in claimed and remote.total_images == job.total_outputs
-                if mine and _adopt(job, remote.job_id):
+                if mine and _adopt(job, remote.job_id, submission):
                     return None
             if len(listed) < 20:
                 break
     except PiktidError as exc:
         failures = job.submit_attempts
         if failures >= settings.PIKTID_RECONCILE_ATTEMPTS:
-            job_fail(
-                job_id=job.pk,
-                message=(
-                    "We could not find out whether PiktID created this job (it did not answer: "
-                    f"{exc}). Check PiktID's app, then use “Submit again” if it is not there."
-                ),
-            )
+            with transaction.atomic():
+                if _in_doubt(job.pk, submission):
+                    job_fail(
+                        job_id=job.pk,
+                        message=(
+                            "We could not find out whether PiktID created this job (it did not answer: "
+                            f"{exc}). Check PiktID's app, then use “Submit again” if it is not there."
+                        ),
+                    )
             return None
         Job.objects.filter(pk=job.pk).update(submit_attempts=failures + 1)
         return Wait(30.0 * (failures + 1), "Checking with PiktID whether the job was created…")
@@ -607,14 +678,47 @@ def piktid_reconcile(
         if own_client:
             client.close()
     # Certainly not created: back in line for a fresh creation slot.
-    return _back_to_queue(job, "PiktID had not created the job; sending it again.", 1)
+    with transaction.atomic():
+        if not _in_doubt(job.pk, submission):
+            return None  # another reconciliation settled this request meanwhile
+        if submission.dead_holder:
+            seen = maintenance.worker_last_seen(worker_id=submission.worker_id)
+            if seen is not None and (submission.holder_seen is None or seen > submission.holder_seen):
+                # Its sender has beaten since it was judged dead: it was only slow, and its request may still
+                # be on its way. Not sent again; the lease decides, as for a live sender.
+                log.warning("Job %s: worker %s is alive after all", job.pk, submission.worker_id)
+                since = timezone.now() - (submission.requested_at or timezone.now())
+                seconds = max(1.0, (SUBMIT_LEASE - since).total_seconds() + 1)
+                return Wait(seconds, "Sending the job to PiktID…")
+        return _back_to_queue(job, "PiktID had not created the job; sending it again.", 1)
 
 
-def _adopt(job: Job, remote_job_id: str) -> bool:
-    """Take a remote job found in the gallery as this job's; False if another job of ours holds it."""
+def _in_doubt(job_id: int, submission: Submission) -> bool:
+    """Lock the job's row (to the end of the transaction) and say whether it is still `submitting` this very
+    request without a PiktID id: a reconciliation decides only then."""
+    return (
+        Job.objects.select_for_update()
+        .filter(
+            pk=job_id,
+            status=Job.Status.SUBMITTING,
+            remote_job_id="",
+            submit_requested_at=submission.requested_at,
+            submit_worker_id=submission.worker_id,
+        )
+        .values_list("pk", flat=True)
+        .first()
+        is not None
+    )
+
+
+def _adopt(job: Job, remote_job_id: str, submission: Submission) -> bool:
+    """Take a remote job found in the gallery as this job's; False if another job of ours holds it. True
+    also when the request is no longer in doubt (another reconciliation settled it meanwhile)."""
     try:
         with transaction.atomic():
-            Job.objects.filter(pk=job.pk, status=Job.Status.SUBMITTING).update(remote_job_id=remote_job_id)
+            if not _in_doubt(job.pk, submission):
+                return True
+            Job.objects.filter(pk=job.pk).update(remote_job_id=remote_job_id)
     except IntegrityError:  # one PiktID job per job of ours, per account (a unique constraint decides)
         return False
     _running(job, remote_job_id)

@@ -8,8 +8,10 @@ import stamina
 from django.utils import timezone
 
 from packshots import services
+from packshots.engines.piktid.client import PiktidClient
 from packshots.engines.piktid.webhooks import sign
-from packshots.models import EngineEvent, Job, PiktidAccount, PiktidCreation, Result
+from packshots.models import EngineEvent, Job, PiktidAccount, PiktidCreation, Result, WorkerHeartbeat
+from packshots.services import maintenance
 from tests import factories
 from tests.piktid.fixtures import FAKE_TOKEN
 
@@ -154,6 +156,125 @@ def test_a_worker_killed_mid_submit_is_reconciled_before_anything_is_resent(team
     job.refresh_from_db()
     assert job.status == Job.Status.RUNNING and job.remote_job_id == remote
     assert len(fake_piktid.creations()) == 1
+
+
+def job_in_doubt(
+    team, member, fake, *, created: bool, sender: str = "", seen_ago: float | None = None
+) -> Job:
+    """A job left `submitting` by `sender` 20 s ago, its create request's answer lost (PiktID made the job or
+    not); `seen_ago`: the sender's last heartbeat (None: no heartbeat row)."""
+    fake.fail_next("POST", "/create-packshot", 500 if created else 0, after=created)
+    fake.fail_next("GET", "/gallery/by-job", 503, times=3)  # the sender's own look-up fails (3 tries)
+    job = factories.start_job(piktid_draft(team, member))
+    assert job.status == Job.Status.SUBMITTING and len(fake.creations()) == 1
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk).update(
+        submit_worker_id=sender, submit_requested_at=now - timedelta(seconds=20), submit_attempts=0
+    )
+    if seen_ago is not None:
+        WorkerHeartbeat.objects.create(worker_id=sender, last_seen=now - timedelta(seconds=seen_ago))
+    job.refresh_from_db()
+    return job
+
+
+@pytest.mark.parametrize("created", [True, False], ids=["made-at-piktid", "never-arrived"])
+@pytest.mark.parametrize("seen_ago", [60, None], ids=["silent", "reaped"])
+def test_a_job_whose_sending_worker_died_is_reconciled_before_its_lease_runs_out(
+    team, member, fake_piktid, settings, created, seen_ago
+):
+    settings.PACKSHOT_WORKER_DEAD_AFTER_S = 30
+    job = job_in_doubt(team, member, fake_piktid, created=created, sender="w-dead", seen_ago=seen_ago)
+    wait = services.piktid_submit(job_id=job.pk)  # what the reaper's resumed submit task does
+    job.refresh_from_db()
+    if created:  # found in PiktID's gallery and adopted, nothing sent again
+        assert wait is None and job.status == Job.Status.RUNNING and job.remote_job_id in fake_piktid.jobs
+    else:  # PiktID has no such job: back in line, and sent again once
+        assert job.status == Job.Status.QUEUED and "sending it again" in wait.reason
+        assert services.piktid_submit(job_id=job.pk) is None
+        job.refresh_from_db()
+        assert job.status == Job.Status.RUNNING and job.submit_worker_id == ""
+        assert len(fake_piktid.creations()) == 2
+    assert list(fake_piktid.jobs) == [job.remote_job_id]  # one PiktID job, one charge
+
+
+def test_a_live_workers_create_request_is_left_to_it_until_the_lease_runs_out(
+    team, member, fake_piktid, settings
+):
+    settings.PACKSHOT_WORKER_DEAD_AFTER_S = 30
+    job = job_in_doubt(team, member, fake_piktid, created=False, sender="w-alive", seen_ago=3)
+    lookups = fake_piktid.count("GET", "/gallery/by-job")
+    wait = services.piktid_submit(job_id=job.pk)
+    assert "Sending" in wait.reason and 155 < wait.seconds <= 161  # the rest of SUBMIT_LEASE
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUBMITTING and job.submit_worker_id == "w-alive"
+    assert fake_piktid.count("GET", "/gallery/by-job") == lookups and len(fake_piktid.creations()) == 1
+
+
+def test_a_worker_presumed_dead_sends_nothing_and_a_live_one_signs_its_request(
+    team, member, fake_piktid, settings, monkeypatch
+):
+    settings.PACKSHOT_WORKER_DEAD_AFTER_S = 30
+    monkeypatch.setattr(maintenance, "_this_worker", ["w1"])
+    beat = WorkerHeartbeat.objects.create(worker_id="w1", last_seen=timezone.now() - timedelta(seconds=45))
+    # Silent for 45 s: another worker may be resuming this one's tasks right now.
+    job = factories.start_job(piktid_draft(team, member))
+    assert job.status == Job.Status.QUEUED and fake_piktid.creations() == []
+    WorkerHeartbeat.objects.filter(pk=beat.pk).update(last_seen=timezone.now() - timedelta(seconds=2))
+    assert services.piktid_submit(job_id=job.pk) is None
+    job.refresh_from_db()
+    assert job.status == Job.Status.RUNNING and job.submit_worker_id == "w1"
+    beat.refresh_from_db()
+    assert beat.last_seen >= job.submit_requested_at  # it beat as it sent: not judged dead while sending
+
+
+def test_a_sender_that_beats_again_during_the_look_up_is_not_sent_again(
+    team, member, fake_piktid, settings, monkeypatch
+):
+    settings.PACKSHOT_WORKER_DEAD_AFTER_S = 30
+    job = job_in_doubt(team, member, fake_piktid, created=False, sender="w-slow", seen_ago=40)
+    listing = PiktidClient.gallery_jobs
+
+    def back_to_life(self, **kwargs):  # the "dead" worker was only frozen: it beats while we look
+        WorkerHeartbeat.objects.filter(worker_id="w-slow").update(last_seen=timezone.now())
+        return listing(self, **kwargs)
+
+    monkeypatch.setattr(PiktidClient, "gallery_jobs", back_to_life)
+    wait = services.piktid_submit(job_id=job.pk)
+    assert "Sending" in wait.reason and wait.seconds > 150  # its lease decides, as for any live sender
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUBMITTING and len(fake_piktid.creations()) == 1
+
+
+def test_a_reconciliation_overtaken_by_another_never_sends_the_newer_request_again(
+    team, member, fake_piktid, settings, monkeypatch
+):
+    settings.PACKSHOT_WORKER_DEAD_AFTER_S = 30
+    job = job_in_doubt(team, member, fake_piktid, created=False, sender="w-dead", seen_ago=60)
+    listing = PiktidClient.gallery_jobs
+    calls = []
+
+    def overtaken(self, **kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            # While this reconciliation looks, another (the reaper's resumed task, say) finds nothing and
+            # sends the job again; that answer is lost too (PiktID made the job), and its own look-up fails.
+            assert services.piktid_submit(job_id=job.pk).reason.endswith("sending it again.")
+            fake_piktid.fail_next("POST", "/create-packshot", 500, after=True)
+            fake_piktid.fail_next("GET", "/gallery/by-job", 503, times=3)
+            services.piktid_submit(job_id=job.pk)
+            return []  # ...and the first lists an empty gallery: PiktID did not have its request
+        return listing(self, **kwargs)
+
+    monkeypatch.setattr(PiktidClient, "gallery_jobs", overtaken)
+    assert services.piktid_submit(job_id=job.pk) is None  # the job's request is not the one it looked for
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUBMITTING and len(fake_piktid.creations()) == 2
+    monkeypatch.setattr(PiktidClient, "gallery_jobs", listing)
+    Job.objects.filter(pk=job.pk).update(submit_requested_at=timezone.now() - timedelta(minutes=5))
+    assert services.piktid_submit(job_id=job.pk) is None  # its lease over: found at PiktID, adopted
+    job.refresh_from_db()
+    assert job.status == Job.Status.RUNNING and list(fake_piktid.jobs) == [job.remote_job_id]
+    assert len(fake_piktid.creations()) == 2
 
 
 def test_when_piktid_cannot_be_asked_the_job_stops_and_can_be_submitted_again(
