@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def start_worker(worker_id: str, logs: Path) -> subprocess.Popen:
+def start_worker(worker_id: str, logs: Path, **settings_env: str) -> subprocess.Popen:
+    """`manage.py worker` in its own process on the test database; `settings_env`: more variables."""
     db = connection.settings_dict
     env = {
         "PATH": os.environ["PATH"],
@@ -31,6 +32,7 @@ def start_worker(worker_id: str, logs: Path) -> subprocess.Popen:
         "PACKSHOT_VAR_DIR": str(settings.VAR_DIR),  # the same media folder as this test
         "PACKSHOT_FIELD_KEYS": ",".join(settings.PACKSHOT_FIELD_KEYS),
         "PACKSHOT_WORKER_DEAD_AFTER_S": "5",
+        **settings_env,
     }
     return subprocess.Popen(
         [
