@@ -91,3 +91,26 @@ def test_preset_form_follows_the_style_too(
     expect(page.get_by_text("Preset “Oak flat lay” saved.")).to_be_visible()
     assert Preset.objects.get(team=team).instruction == {"style": "flat_lay", "surface": "oak"}
     assert csp_reports == []
+
+
+HIDDEN_BUT_SHOWN = """() => [...document.querySelectorAll("[hidden]")]
+    .filter((element) => getComputedStyle(element).display !== "none")
+    .map((element) => element.outerHTML.slice(0, 80))"""
+
+
+def test_what_the_style_switcher_hides_takes_no_room(logged_in_page, member, team):
+    # .help { display:block } used to beat the hidden attribute: the emptied notice kept its place.
+    job = factories.make_draft(team=team, user=member, photos=1)
+    page = logged_in_page(member)
+    page.goto(f"/jobs/{job.pk}/wizard/instructions/")
+    form = page.locator("#wizard-instructions form.instruction-form")
+    form.get_by_label("Style").select_option("marketing_ready")
+    form.get_by_label("Props").fill("a straw hat")
+    form.get_by_label("Style").select_option("white_cutout")
+    notice = form.locator("[data-dropped-notice]")
+    expect(notice).to_have_text("Not saved with these choices (hidden): Props.")
+    form.get_by_label("Style").select_option("marketing_ready")
+    expect(notice).to_have_attribute("hidden", "")
+    assert notice.evaluate("(element) => getComputedStyle(element).display") == "none"
+    assert page.evaluate(HIDDEN_BUT_SHOWN) == []
+
