@@ -1,5 +1,7 @@
 """Domain errors: views turn them into messages or field errors."""
 
+from packshots.instructions import format_errors
+
 
 class PackshotError(Exception):
     """A use case refused: the message is safe and useful to show to the user."""
@@ -12,7 +14,7 @@ class UploadRejectedError(PackshotError):
 class InvalidInstructionsError(PackshotError):
     def __init__(self, field_errors: dict[str, list[str]]):
         self.field_errors = field_errors
-        super().__init__("; ".join(f"{k}: {m}" for k, msgs in field_errors.items() for m in msgs))
+        super().__init__(format_errors(field_errors))  # rows counted from 1, as the pages count them
 
 
 class JobStateError(PackshotError):

@@ -24,7 +24,7 @@ def add_schema_errors(form: forms.Form, errors: dict[str, list[str]], field_map:
             if field in form.fields:
                 form.add_error(field, message)
             else:
-                form.add_error(None, f"{key}: {message}")
+                form.add_error(None, f"{schema.error_label(key)}: {message}")
 
 
 class TextField(forms.CharField):

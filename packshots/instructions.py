@@ -110,6 +110,30 @@ _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffd]")
 _quote = reprlib.Repr(maxstring=40, maxother=40, maxlevel=2).repr
 
 
+_ROW_KEY = re.compile(r"(instructions|images)\[(\d+)\]\.?")
+
+
+def error_label(key: str) -> str:
+    """A field path as people read it, rows counted from 1 as the pages count them.
+
+    "instructions[1].options.width" is "instruction #2, options.width"; "images[0]" is "image #1". Paths
+    stay 0-based inside (they index the document); only what is shown is renumbered.
+    """
+    match = _ROW_KEY.match(key)
+    if not match:
+        return key
+    row = f"{match.group(1)[:-1]} #{int(match.group(2)) + 1}"
+    rest = key[match.end() :]
+    return f"{row}, {rest}" if rest else row
+
+
+def format_errors(errors: dict[str, list[str]]) -> str:
+    """Errors as one line: 'instruction #2, seed: must be …; instructions: …' (CLI, exception text)."""
+    return "; ".join(
+        f"{error_label(key)}: {message}" for key, messages in errors.items() for message in messages
+    )
+
+
 def text_error(value: object, *, max_length: int) -> str | None:
     """Why `value` cannot be taken as user text, or None: not a string, too long, or an unusable character.
 
@@ -135,9 +159,7 @@ class InstructionsError(ValueError):
 
     def __init__(self, errors: dict[str, list[str]]):
         self.errors = errors
-        super().__init__(
-            "; ".join(f"{key}: {message}" for key, messages in errors.items() for message in messages)
-        )
+        super().__init__(format_errors(errors))
 
 
 # --- Field checks: each takes a value and returns an error message, or None when the value is fine ---

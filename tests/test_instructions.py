@@ -329,6 +329,28 @@ def test_post_process_must_be_a_bool(post_process):
 # --- InstructionsError ---
 
 
+@pytest.mark.parametrize(
+    ("key", "label"),
+    [
+        ("instructions[0]", "instruction #1"),
+        ("instructions[1].num_variations", "instruction #2, num_variations"),
+        ("instructions[9].options.width", "instruction #10, options.width"),
+        ("instructions[0].category_names[1]", "instruction #1, category_names[1]"),
+        ("images[2].note", "image #3, note"),
+        ("instructions", "instructions"),
+        ("options.width", "options.width"),
+    ],
+)
+def test_error_labels_count_rows_from_one_as_the_pages_do(key, label):
+    assert ins.error_label(key) == label
+
+
+def test_instructions_error_names_rows_from_one():
+    error = InstructionsError({"instructions[1].seed": ["must be 0–2147483647"]})
+    assert str(error) == "instruction #2, seed: must be 0–2147483647"
+    assert error.errors == {"instructions[1].seed": ["must be 0–2147483647"]}  # paths stay 0-based inside
+
+
 def test_instructions_error_joins_field_messages():
     error = InstructionsError({"style": ["is required"], "options.width": ["a", "b"]})
     assert str(error) == "style: is required; options.width: a; options.width: b"

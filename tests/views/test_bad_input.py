@@ -265,11 +265,11 @@ def test_hostile_text_anywhere_in_an_instructions_document_is_reported_by_path(
     response = post_json(member_client, draft, where, [_place(path, value)])
     assert response.status_code == 200
     if path in TEXT_PATHS:
-        assert f"instructions[0].{path}: {message}" in response.text
+        assert f"instruction #1, {path}: {message}" in response.text
     elif path == "key":
-        assert "instructions[0]: unknown field" in response.text
+        assert "instruction #1: unknown field" in response.text
     else:
-        assert f"instructions[0].{path}: " in response.text and " is not a" in response.text
+        assert f"instruction #1, {path}: " in response.text and " is not a" in response.text
     assert len(response.content) < 100_000 + 20_000  # values are quoted short; the pasted text may come back
     assert snapshot() == before
 
@@ -309,7 +309,7 @@ def test_a_bad_number_in_an_instructions_document_is_reported_by_path(
     before = snapshot()
     response = post_json(member_client, draft, where, text)
     expected = NUMERIC_PATHS[path] if kind in ("huge", "negative") else "must be a whole number"
-    assert f"instructions[0].{path}: {expected}" in response.text
+    assert f"instruction #1, {path}: {expected}" in response.text
     assert snapshot() == before
 
 
@@ -317,7 +317,7 @@ def test_a_bad_number_in_an_instructions_document_is_reported_by_path(
 def test_a_bad_design_value_index_is_reported(member_client, draft, value):
     before = snapshot()
     response = post_json(member_client, draft, "import-text", [{"style": "free", "background": value}])
-    assert "instructions[0].background: a Design Value index must be" in response.text
+    assert "instruction #1, background: a Design Value index must be" in response.text
     assert snapshot() == before
 
 
@@ -378,10 +378,10 @@ CLI_TEXT = {
 @pytest.mark.parametrize(
     ("flag", "where"),
     [
-        ("--prompt", "instructions[0].prompt"),
-        ("--background", "instructions[0].background"),
-        ("--surface", "instructions[0].surface"),
-        ("--image-notes", "images[0].note"),
+        ("--prompt", "instruction #1, prompt"),
+        ("--background", "instruction #1, background"),
+        ("--surface", "instruction #1, surface"),
+        ("--image-notes", "image #1, note"),
         ("--project", "--project"),
         ("--team", "--team"),
         ("--user", "--user"),
@@ -401,9 +401,9 @@ def test_hostile_text_on_the_command_line_is_refused_before_anything_is_stored(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--num-variations", str(10**30)], "instructions[0].num_variations: must be 1–8"),
-        (["--num-variations", "-5"], "instructions[0].num_variations: must be 1–8"),
-        (["--seed", "-5"], "instructions[0].seed: must be 0–2147483647"),
+        (["--num-variations", str(10**30)], "instruction #1, num_variations: must be 1–8"),
+        (["--num-variations", "-5"], "instruction #1, num_variations: must be 1–8"),
+        (["--seed", "-5"], "instruction #1, seed: must be 0–2147483647"),
         (["--seed", "1.5"], "invalid int value"),
         (["--anchor-index", "abc"], "invalid int value"),
     ],

@@ -42,10 +42,10 @@ def test_a_lone_surrogate_in_an_imported_preset_is_a_field_error_and_nothing_is_
     response = import_text(member_client, text)
     assert response.status_code == 200
     assert (
-        "instructions[0].category_names[0]: contains a character that cannot be stored (U+D800)"
+        "instruction #1, category_names[0]: contains a character that cannot be stored (U+D800)"
         in response.text
     )
-    assert "instructions[0].prompt: contains a character that cannot be stored (U+DC00)" in response.text
+    assert "instruction #1, prompt: contains a character that cannot be stored (U+DC00)" in response.text
     assert not Preset.objects.exists()
     assert member_client.get(reverse("packshots:preset-list")).status_code == 200
     assert member_client.get(reverse("packshots:preset-export")).status_code == 200
@@ -54,7 +54,7 @@ def test_a_lone_surrogate_in_an_imported_preset_is_a_field_error_and_nothing_is_
 @pytest.mark.parametrize("key", ["prompt", "preset_name", "background"])
 def test_nul_in_an_imported_preset_is_a_field_error_not_a_database_error(member_client, team, key):
     response = import_text(member_client, json.dumps([{"style": "free", key: "a\x00b"}]))
-    assert f"instructions[0].{key}: contains a character that cannot be stored (U+0000)" in response.text
+    assert f"instruction #1, {key}: contains a character that cannot be stored (U+0000)" in response.text
     assert not Preset.objects.exists()
 
 
@@ -78,7 +78,7 @@ def test_a_bad_typed_category_is_an_error_next_to_the_field(member_client, team,
 def test_a_preset_named_with_spaces_only_is_a_field_error(member_client, team):
     response = import_text(member_client, json.dumps([{"style": "free", "preset_name": "   "}]))
     assert response.status_code == 200
-    assert "instructions[0].preset_name: must not be blank" in response.text
+    assert "instruction #1, preset_name: must not be blank" in response.text
     data = {"name": " \t ", "style": "free", "num_variations": "1"}
     response = member_client.post(reverse("packshots:preset-create"), data)
     assert 'data-field="name">This field is required.' in response.text
@@ -89,7 +89,7 @@ def test_an_imported_name_the_library_already_has_is_reported_at_its_place_in_th
     factories.make_preset(team=team, name="Hero")
     text = json.dumps([{"style": "free", "preset_name": "New"}, {"style": "free", "preset_name": "hero"}])
     response = import_text(member_client, text)
-    assert "instructions[1].preset_name: The library already has a preset called “hero”." in response.text
+    assert "instruction #2, preset_name: The library already has a preset called “hero”." in response.text
     assert list(Preset.objects.values_list("name", flat=True)) == ["Hero"]  # all or nothing
 
 
@@ -123,7 +123,7 @@ def test_four_identical_preset_imports_make_one_preset(team, member, monkeypatch
     )
     assert sorted(r.status_code for r in responses) == [200, 200, 200, 302]
     refused = [r for r in responses if r.status_code == 200]
-    assert all("instructions[0].preset_name: The library already has a preset" in r.text for r in refused)
+    assert all("instruction #1, preset_name: The library already has a preset" in r.text for r in refused)
     assert Preset.objects.filter(team=team).count() == 1
 
 
@@ -145,8 +145,8 @@ def test_many_bad_instructions_give_twenty_errors_and_a_count(member_client, tea
     text = "[" + ",".join(["{}"] * 170_000) + "]"  # just under the cap
     response = paste_instructions(member_client, team, where, text)
     assert "need 1–10 instructions (got 170000)" in response.text
-    assert "instructions[9].style: is required" in response.text
-    assert "instructions[10]" not in response.text
+    assert "instruction #10, style: is required" in response.text
+    assert "instruction #11" not in response.text
     # The pasted text comes back for editing (at most the cap); the errors add little to it.
     assert len(response.content) < len(text) + 20_000
     assert nothing_stored(team)

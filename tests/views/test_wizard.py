@@ -201,7 +201,7 @@ def test_json_with_a_bad_instruction_adds_none_of_them(member_client, team):
     url = reverse("packshots:wizard-instructions", args=[job.pk])
     text = json.dumps([{"style": "free"}, {"style": "free", "num_variations": 0}])
     response = member_client.post(url, {"action": "json", "json-json_text": text}, headers=HX)
-    assert "instructions[1].num_variations: must be 1–8" in response.text
+    assert "instruction #2, num_variations: must be 1–8" in response.text
     job.refresh_from_db()
     assert job.instructions == []
 

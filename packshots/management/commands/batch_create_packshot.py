@@ -62,7 +62,7 @@ class Command(create_packshot.Command):
         # Bad instructions stop everything, before the database is touched (photos are checked per folder).
         instructions = self._instructions(opts)
         if errors := schema.validate_job(instructions=instructions):
-            raise CommandError("; ".join(f"{k}: {m}" for k, msgs in errors.items() for m in msgs))
+            raise CommandError(schema.format_errors(errors))
         requests, refused = {}, {}
         for folder in folders:
             try:

@@ -138,7 +138,7 @@ class Command(BaseCommand):
             post_process=opts["post_process"],
         )
         if errors:
-            raise CommandError("; ".join(f"{k}: {m}" for k, msgs in errors.items() for m in msgs))
+            raise CommandError(schema.format_errors(errors))
         # The same text rule as the web forms, before any of it reaches a query (PostgreSQL refuses NUL).
         project_name = opts["project"] or folder.resolve().name
         names = (
