@@ -92,11 +92,6 @@ def _design_field(label: str | None = None, **kwargs) -> TextField:
     return TextField(required=False, max_length=schema.MAX_DESIGN_TEXT_LENGTH, label=label, **kwargs)
 
 
-def _style_names(styles: tuple[str, ...]) -> str:
-    labels = [schema.STYLE_LABELS[style] for style in styles]
-    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]
-
-
 class ShadowField(forms.ChoiceField):
     """Offers "Style default" once; a posted "auto" (PiktID's name for it, older pages) means the same."""
 
@@ -187,11 +182,16 @@ class InstructionForm(forms.Form):
     def __init__(self, *args, base: dict | None = None, **kwargs):
         """`base` is the instruction being edited, so what the form cannot show survives the edit."""
         self.base = base or {}
+        self.notes: list[str] = []  # what was not kept, and why: the view adds them to its success message
         if base:
             kwargs["initial"] = {**self.initial_from(base), **kwargs.get("initial", {})}
         super().__init__(*args, **kwargs)
         for name, (decider, values) in self.WHEN.items():
             self.fields[name].widget.attrs["data-when"] = f"{self.add_prefix(decider)}={'|'.join(values)}"
+        for name in schema.STYLE_ONLY_FIELDS:
+            if held := self._unshown(name):
+                # The field is empty, but the page's script must know it holds something to say it is dropped.
+                self.fields[name].widget.attrs["data-holds"] = held
         self.fields["background"].widget.attrs["placeholder"] = schema.STYLE_DEFAULT
 
     def clean(self) -> dict:
@@ -199,6 +199,7 @@ class InstructionForm(forms.Form):
         if data.get("size") == "" and (data.get("width") is not None or data.get("height") is not None):
             data["size"] = SIZE_CUSTOM  # width and height sent without a size (no script, an older page)
         self._refuse_what_does_not_apply(data)
+        self._note_what_the_form_cannot_show(data)
         if data.get("size") == SIZE_CUSTOM and data.get("width") is None and data.get("height") is None:
             self.add_error("width", "Enter a width and a height for a custom size, or choose another size.")
         if self.errors:
@@ -208,6 +209,27 @@ class InstructionForm(forms.Form):
         add_schema_errors(self, schema.validate_instruction(instruction), field_map)
         data["instruction"] = instruction
         return data
+
+    def _unshown(self, name: str) -> str:
+        """What the edited instruction holds in `name` that the form cannot show as text, in words, or ""."""
+        original = self.base.get(name)
+        if original in (None, "") or schema.design_text(original):
+            return ""
+        return f"Design Value index {original}" if isinstance(original, int) else "an image"
+
+    def _note_what_the_form_cannot_show(self, data: dict) -> None:
+        """An edited instruction's index or image in a field the chosen style does not take is not kept, and
+        the success message says so (the page's script says it before): never dropped without a word.
+
+        Text there shows in the field, so it is refused next to it unless cleared; an index or an image does
+        not show and cannot be cleared here, so refusing it would leave no way to change the style.
+        """
+        style = data.get("style")
+        for name in schema.STYLE_ONLY_FIELDS:
+            if style and (held := self._unshown(name)) and not schema.field_applies(name, style):
+                label = self.fields[name].label or name.replace("_", " ").capitalize()
+                styles = schema.style_names(schema.STYLE_ONLY_FIELDS[name])
+                self.notes.append(f"{label} ({held}) was not kept: it applies only to {styles}.")
 
     def _refuse_what_does_not_apply(self, data: dict) -> None:
         for name, (decider, values) in self.WHEN.items():
@@ -223,7 +245,7 @@ class InstructionForm(forms.Form):
         if decider == "style":
             if not values or name == "angle":
                 return f"{label} is set by this style; leave it on {schema.STYLE_DEFAULT}."
-            return f"{label} applies only to {_style_names(values)}: clear it or choose that style."
+            return schema.style_only_error(name)
         if decider == "size":
             if name == "ar":
                 return "A custom size sets its own aspect ratio: leave Aspect ratio on Default."

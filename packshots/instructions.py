@@ -59,8 +59,9 @@ SHADOW_DEFAULTS = {
     "free": "soft_drop",
 }
 # Fields that mean something for some styles only: PiktID says surface "applies only to flat_lay", and props
-# and color_palette belong to marketing_ready scenes. Forms refuse them for other styles; instruction
-# files are taken as PiktID takes them. Every other field applies to every style.
+# and color_palette belong to marketing_ready scenes. validate_instruction refuses them for other styles on
+# every path (forms, JSON imports, instruction files): PiktID would ignore them, so taking one would drop
+# what was asked for without a word. Every other field applies to every style.
 STYLE_ONLY_FIELDS = {
     "surface": ("flat_lay",),
     "props": ("marketing_ready",),
@@ -108,6 +109,18 @@ MODEL_LABELS = _labels(
 _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffd]")
 # Bad values are quoted short in messages, never at length.
 _quote = reprlib.Repr(maxstring=40, maxother=40, maxlevel=2).repr
+
+
+def style_names(styles: tuple[str, ...]) -> str:
+    """Styles as the pages name them: "Flat lay", or "Flat lay, Free or White cutout"."""
+    labels = [STYLE_LABELS.get(style, style) for style in styles]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]
+
+
+def style_only_error(field: str) -> str:
+    """The one message for a field set under a style it does not apply to (STYLE_ONLY_FIELDS)."""
+    label = field.replace("_", " ").capitalize()
+    return f"{label} applies only to {style_names(STYLE_ONLY_FIELDS[field])}: clear it or choose that style."
 
 
 _ROW_KEY = re.compile(r"(instructions|images)\[(\d+)\]\.?")
@@ -336,6 +349,12 @@ def validate_instruction(data: object, *, path: str = "") -> dict[str, list[str]
     if "style" not in data:
         errors[path + "style"].append(f"is required; use {_one_of(STYLES)}")
     _check_object(data, _INSTRUCTION_CHECKS, path, errors)
+    style = data.get("style")
+    if style in STYLES:
+        for field, styles in STYLE_ONLY_FIELDS.items():
+            # Any value (text, an index, an object, even a wrong type) is refused alike; "" asks for nothing.
+            if data.get(field, "") != "" and style not in styles:
+                errors[path + field].append(style_only_error(field))
     options = data.get("options")
     if isinstance(options, dict):
         options_path = path + "options."

@@ -32,6 +32,11 @@ def with_options(**options) -> dict:
     return {"style": "ghost_mannequin", "options": options}
 
 
+def style_taking(field: str) -> str:
+    """A style `field` applies to: its own for a style-only field, "free" for the others."""
+    return ins.STYLE_ONLY_FIELDS.get(field, ("free",))[0]
+
+
 # --- validate_instruction: valid input ---
 
 
@@ -50,7 +55,6 @@ def test_instruction_using_every_field_is_valid():
         "background": "white studio",
         "composition": 3,
         "props": {"text": "dried flowers", "image": "file_123"},
-        "surface": {"image": "file_456"},
         "color_palette": "earth tones",
         "lighting": {"text": "soft", "direction": "left", "quality": "diffuse", "complexity": "simple"},
         "framing": "full_frame",
@@ -64,6 +68,8 @@ def test_instruction_using_every_field_is_valid():
         "options": {"size": "4K", "ar": "16:9", "format": "png", "width": 7000, "height": 1752, "seed": 0},
     }
     assert validate_instruction(instruction) == {}
+    # surface is the one field marketing_ready does not take: it is flat_lay's
+    assert validate_instruction({"style": "flat_lay", "surface": {"image": "file_456"}}) == {}
 
 
 @pytest.mark.parametrize("num_variations", [1, 8])
@@ -164,15 +170,16 @@ def test_bad_instruction_field_is_reported_under_its_key(instruction, key, messa
 @pytest.mark.parametrize("field", ins.DESIGN_FIELDS)
 @pytest.mark.parametrize(("value", "suffix", "message"), BAD_DESIGN_VALUES)
 def test_bad_design_value_is_reported_under_its_field(field, value, suffix, message):
-    assert validate_instruction({"style": "free", field: value}) == {field + suffix: [message]}
+    assert validate_instruction({"style": style_taking(field), field: value}) == {field + suffix: [message]}
 
 
 @pytest.mark.parametrize("field", [field for field in ins.DESIGN_FIELDS if field != "lighting"])
 def test_design_object_takes_only_text_and_image(field):
-    assert validate_instruction({"style": "free", field: {"direction": "left"}}) == {
+    style = style_taking(field)
+    assert validate_instruction({"style": style, field: {"direction": "left"}}) == {
         field: ["unknown key 'direction'; use text or image"]
     }
-    assert validate_instruction({"style": "free", field: {}}) == {
+    assert validate_instruction({"style": style, field: {}}) == {
         field: ["must have at least one of text or image"]
     }
 
@@ -186,6 +193,33 @@ def test_lighting_object_also_takes_direction_quality_and_complexity():
     assert validate_instruction({"style": "free", "lighting": {"quality": 2}}) == {
         "lighting.quality": ["must be a string"]
     }
+
+
+STYLE_ONLY_VALUES = ["oak", 3, {"text": "oak"}, {"image": "file_1"}, ["oak"], None]
+
+
+@pytest.mark.parametrize("value", STYLE_ONLY_VALUES, ids=repr)
+@pytest.mark.parametrize(
+    ("style", "field", "message"),
+    [
+        ("ghost_mannequin", "surface", "Surface applies only to Flat lay: clear it or choose that style."),
+        ("free", "props", "Props applies only to Marketing ready: clear it or choose that style."),
+        (
+            "flat_lay",
+            "color_palette",
+            "Color palette applies only to Marketing ready: clear it or choose that style.",
+        ),
+    ],
+)
+def test_a_field_of_another_style_is_refused_whatever_its_value(style, field, message, value):
+    # Text, an index, an object or a wrong type: the same message under the field, never dropped unseen.
+    errors = validate_job(instructions=[{"style": "free"}, {"style": style, field: value}])
+    assert message in errors[f"instructions[1].{field}"]
+    assert set(errors) == {f"instructions[1].{field}"}
+
+
+def test_an_empty_text_in_a_field_of_another_style_asks_for_nothing():
+    assert validate_instruction({"style": "ghost_mannequin", "surface": ""}) == {}
 
 
 def test_design_value_index_zero_is_accepted():
@@ -672,9 +706,9 @@ BAD_TEXT_IN_INSTRUCTIONS = [
     # (instruction, error key) — every string inside an instruction goes through the text rule
     ({"style": "free", "prompt": "\ud800"}, "prompt"),
     ({"style": "free", "background": "wh\ud800ite"}, "background"),
-    ({"style": "free", "surface": {"text": "oak\ud800"}}, "surface.text"),
+    ({"style": "flat_lay", "surface": {"text": "oak\ud800"}}, "surface.text"),
     ({"style": "free", "lighting": {"direction": "\ud800"}}, "lighting.direction"),
-    ({"style": "free", "props": {"image": "\ud800.png"}}, "props.image"),
+    ({"style": "marketing_ready", "props": {"image": "\ud800.png"}}, "props.image"),
     ({"style": "free", "preset_name": "P\ud800"}, "preset_name"),
     ({"style": "free", "category_names": ["PDP", "Sum\ud800mer"]}, "category_names[1]"),
 ]

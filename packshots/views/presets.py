@@ -59,6 +59,8 @@ def preset_edit(request: HtmxHttpRequest, preset_id: int | None = None) -> HttpR
             add_schema_errors(form, exc.field_errors, {})
         else:
             messages.success(request, f"Preset “{saved.name}” saved.")
+            for note in form.notes:  # what the form did not keep, and why
+                messages.info(request, note)
             return redirect("packshots:preset-list")
     return render(request, "packshots/preset_form.html", {"form": form, "preset": preset})
 

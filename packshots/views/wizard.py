@@ -211,6 +211,8 @@ def wizard_instructions(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
         else:
             verb = "Updated" if replace is not None else "Added"
             messages.success(request, f"{verb} {len(new)} instruction{'s' if len(new) != 1 else ''}.")
+            for note in getattr(submitted, "notes", []):  # what the instruction form did not keep
+                messages.info(request, note)
             if not request.htmx:
                 return redirect("packshots:wizard-instructions", job.pk)
             available, _ = _instruction_forms(request, job, presets, bound=False)

@@ -3,7 +3,8 @@
 // rules) applies only while the control <name> of its form holds one of those values: surface for flat lay,
 // props and colour palette for marketing-ready, width and height for a custom size, the lighting parts when
 // lighting is given by direction, quality and complexity. A field that does not apply is hidden and disabled,
-// so it is not sent; if it still holds a value, a line above the submit button says it will not be saved.
+// so it is not sent; if it still holds a value (or, per data-holds, an edited instruction's image or Design
+// Value index the field cannot show), a line above the submit button says it will not be saved.
 // Without JavaScript every field shows and the server refuses a value that does not apply.
 (() => {
   "use strict";
@@ -41,7 +42,9 @@
       const wrapper = control.closest(".field") || control;
       wrapper.hidden = !applies;
       control.disabled = !applies;
-      if (!applies && control.value.trim() !== "") dropped.push(labelOf(control));
+      if (applies) continue;
+      if (control.value.trim() !== "") dropped.push(labelOf(control));
+      else if (control.dataset.holds) dropped.push(`${labelOf(control)} (${control.dataset.holds})`);
     }
     const notice = noticeOf(form);
     notice.textContent = dropped.length

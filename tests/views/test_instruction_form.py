@@ -4,6 +4,7 @@ import json
 import re
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from packshots.models import Job, Preset
@@ -70,16 +71,55 @@ def test_fields_of_the_chosen_style_are_stored(member_client, team):
     ]
 
 
-def test_json_import_still_takes_what_piktid_takes(member_client, team):
+SURFACE_ERROR = "Surface applies only to Flat lay: clear it or choose that style."
+PROPS_ERROR = "Props applies only to Marketing ready: clear it or choose that style."
+
+
+@pytest.mark.parametrize("value", ["oak", 3, {"text": "oak"}, {"image": "file_1"}, ["oak"]], ids=repr)
+@pytest.mark.parametrize("where", ["wizard", "import"])
+def test_json_refuses_a_field_of_another_style_whatever_its_value(member_client, team, where, value):
+    # Text used to be refused by the form only, and anything else went through: the same message now.
     job = factories.make_draft(team=team)
-    text = json.dumps([{"style": "ghost_mannequin", "surface": "oak", "props": "a chair"}])
-    member_client.post(
-        reverse("packshots:wizard-instructions", args=[job.pk]),
-        {"action": "json", "json-json_text": text},
-        headers=HX,
-    )
+    document = [{"style": "free"}, {"style": "ghost_mannequin", "surface": value, "props": value}]
+    if where == "wizard":
+        url, data = reverse("packshots:wizard-instructions", args=[job.pk]), {"action": "json"}
+        data["json-json_text"] = json.dumps(document)
+    else:
+        url, data = reverse("packshots:preset-import"), {"json_text": json.dumps(document)}
+    response = member_client.post(url, data, headers=HX)
+    assert f"instruction #2, surface: {SURFACE_ERROR}" in response.text
+    assert f"instruction #2, props: {PROPS_ERROR}" in response.text
     job.refresh_from_db()
-    assert job.instructions == [{"style": "ghost_mannequin", "surface": "oak", "props": "a chair"}]
+    assert job.instructions == [] and not Preset.objects.exists()
+
+
+def test_the_cli_instructions_file_refuses_a_field_of_another_style(team, member, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "front.jpg").write_bytes(factories.photo_bytes())
+    document = tmp_path / "instructions.json"
+    document.write_text(
+        json.dumps([{"style": "flat_lay"}, {"style": "white_cutout", "surface": {"image": "f"}}])
+    )
+    with pytest.raises(CommandError) as info:
+        call_command(
+            "create_packshot", "--input-folder", str(tmp_path / "in"), "--instructions-file", str(document)
+        )
+    assert str(info.value) == f"instruction #2, surface: {SURFACE_ERROR}"
+    assert not Job.objects.exists()
+
+
+def test_editing_keeps_no_unseen_value_of_another_style_and_says_so(member_client, team):
+    # An image or a Design Value index shows in no field: changing the style drops it, with a word.
+    job = factories.make_draft(team=team, instructions=[{"style": "flat_lay", "surface": {"image": "f1"}}])
+    url = reverse("packshots:wizard-instructions", args=[job.pk])
+    page = member_client.get(url + "?edit=0").text
+    assert re.search(r'name="custom-surface"[^>]*data-holds="an image"', page)
+    data = {"action": "custom", "custom-replace": "0", "custom-style": "ghost_mannequin"}
+    response = member_client.post(url, {**data, "custom-num_variations": "1"}, headers=HX)
+    assert "Updated 1 instruction." in response.text
+    assert "Surface (an image) was not kept: it applies only to Flat lay." in response.text
+    job.refresh_from_db()
+    assert job.instructions == [{"style": "ghost_mannequin"}]
 
 
 def test_each_conditional_field_names_what_it_depends_on_for_the_page_script(member_client, team):
