@@ -108,9 +108,10 @@ class InstructionForm(forms.Form):
 
     Some fields apply only under a choice made in another one (`when`): surface for flat lay, props and colour
     palette for marketing-ready, width and height for a custom size, the lighting parts when lighting is given
-    by direction, quality and complexity. The page hides the others (static/js/instructions.js reads the
-    `data-when` attribute set here); a value sent for a field that does not apply is refused next to it, never
-    stored and never dropped without a word.
+    by direction, quality and complexity (the lighting text goes with either: alone, or as the parts' text).
+    The page hides the others (static/js/instructions.js reads the `data-when` attribute set here); a value
+    sent for a field that does not apply is refused next to it, never stored and never dropped without a
+    word.
     """
 
     style = forms.ChoiceField(choices=_choices(schema.STYLES, schema.STYLE_LABELS))
@@ -122,7 +123,7 @@ class InstructionForm(forms.Form):
     lighting_mode = forms.ChoiceField(
         required=False, label="Lighting given", choices=LIGHTING_MODES, initial="text"
     )
-    lighting = _design_field(help_text="e.g. soft window light")
+    lighting = _design_field(help_text="e.g. soft window light; may go with direction, quality, complexity")
     lighting_direction = _design_field("Light direction", help_text="e.g. from the left")
     lighting_quality = _design_field("Light quality", help_text="e.g. soft, diffused")
     lighting_complexity = _design_field("Light complexity", help_text="e.g. single key light")
@@ -172,7 +173,6 @@ class InstructionForm(forms.Form):
             for name in (*schema.DESIGN_FIELDS, "angle")
             if not all(schema.field_applies(name, s) for s in schema.STYLES)
         },
-        "lighting": ("lighting_mode", ("", "text")),
         **{name: ("lighting_mode", ("parts",)) for name in LIGHTING_FIELDS},
         "ar": ("size", ("", *schema.SIZES)),
         "width": ("size", (SIZE_CUSTOM,)),
@@ -291,7 +291,8 @@ class InstructionForm(forms.Form):
         return instruction
 
     def _lighting(self, data: dict, original: object) -> object:
-        """Text, or {direction, quality, complexity}; an edited object or index is kept if left untouched."""
+        """Text, {direction, quality, complexity}, or both as {text, direction, …} (PiktID's lighting object);
+        an edited object or index is kept if left untouched."""
         text = data.get("lighting") or ""
         parts = {part: data[name] for name, part in self.LIGHTING_FIELDS.items() if data.get(name)}
         if original is not None and not isinstance(original, str):
@@ -302,7 +303,7 @@ class InstructionForm(forms.Form):
             legacy = (schema.design_text(original), {})
             if (text, parts) in ((shown.get("lighting", ""), shown_parts), legacy):
                 return original
-        return parts or text
+        return {"text": text, **parts} if text and parts else parts or text
 
     @classmethod
     def _lighting_initial(cls, value: object) -> dict:

@@ -47,8 +47,11 @@ def test_switching_style_size_and_lighting_changes_the_fields_shown(
     height.fill("2000")
 
     form.get_by_label("Lighting given").select_option("parts")
-    expect(form.get_by_label("Lighting", exact=True)).to_be_hidden()
+    expect(form.get_by_label("Lighting", exact=True)).to_be_visible()  # words may go with the parts
     form.get_by_label("Light direction").fill("from the left")
+    form.get_by_label("Lighting given").select_option("text")
+    expect(form.get_by_label("Light direction")).to_be_hidden()
+    form.get_by_label("Lighting given").select_option("parts")
 
     form.get_by_role("button", name="Add instruction").click()
     step = page.locator("#wizard-instructions")
@@ -114,3 +117,16 @@ def test_what_the_style_switcher_hides_takes_no_room(logged_in_page, member, tea
     assert notice.evaluate("(element) => getComputedStyle(element).display") == "none"
     assert page.evaluate(HIDDEN_BUT_SHOWN) == []
 
+
+def test_lighting_in_words_and_parts_survives_saving_the_edit_form_unchanged(logged_in_page, member, team):
+    instruction = {"style": "free", "lighting": {"text": "soft window light", "direction": "from the left"}}
+    preset = factories.make_preset(team=team, name="Window", instruction=instruction)
+    page = logged_in_page(member)
+    page.goto(f"/presets/{preset.pk}/")
+    form = page.locator("form.instruction-form")
+    expect(form.get_by_label("Lighting", exact=True)).to_have_value("soft window light")
+    expect(form.get_by_label("Light direction")).to_have_value("from the left")
+    form.get_by_role("button", name="Save preset").click()
+    expect(page.get_by_text("Preset “Window” saved.")).to_be_visible()
+    preset.refresh_from_db()
+    assert preset.instruction == instruction

@@ -310,3 +310,80 @@ def test_preset_list_shows_background_surface_and_shadow(member_client, team):
     row = _row_text(_rows(page)[0])
     assert "Background: Style default" in row and "Surface: oak" in row
     assert "Shadow: Style default (natural)" in row
+
+
+# ---------------------------------------------------------------- what a browser sends back, unchanged
+
+
+def form_data(page: str, *, script: bool) -> dict:
+    """The fields of the page's instruction form as a browser submits them untouched.
+
+    With the script (static/js/instructions.js) a field whose data-when does not hold is disabled, so not
+    sent; without it every field is sent.
+    """
+    form = re.search(r'<form[^>]*class="instruction-form".*?</form>', page, re.S).group()
+    controls = {}
+    for tag in re.findall(r"<input[^>]*>|<select.*?</select>|<textarea.*?</textarea>", form, re.S):
+        name = re.search(r'name="([^"]+)"', tag).group(1)
+        if tag.startswith("<select"):
+            selected = re.search(r'<option value="([^"]*)"[^>]*selected', tag)
+            first = re.search(r'<option value="([^"]*)"', tag)
+            value = (selected or first).group(1)
+        elif tag.startswith("<textarea"):
+            value = re.search(r">(.*)</textarea>", tag, re.S).group(1).strip()
+        elif 'type="checkbox"' in tag or 'type="radio"' in tag or 'type="file"' in tag:
+            continue
+        else:
+            value = (re.search(r'value="([^"]*)"', tag) or re.search("()", tag)).group(1)
+        controls[name] = (value, re.search(r'data-when="([^"]+)"', tag))
+    data = {name: value for name, (value, _) in controls.items()}
+    if script:
+        for name, (_, when) in controls.items():
+            if when:
+                decider, values = when.group(1).split("=")
+                if data.get(decider, "") not in values.split("|"):
+                    data.pop(name)
+    return {name: value.replace("&amp;", "&") for name, value in data.items()}
+
+
+LIGHTINGS = [
+    "soft window light",
+    {"direction": "from the left", "quality": "soft"},
+    {"text": "soft window light", "direction": "from the left"},
+    {"text": "soft", "image": "file_1", "complexity": "one key light"},
+    4,
+]
+
+
+@pytest.mark.parametrize("script", [True, False], ids=["script", "no-script"])
+@pytest.mark.parametrize("lighting", LIGHTINGS, ids=repr)
+def test_lighting_in_either_form_survives_an_unchanged_edit(member_client, team, lighting, script):
+    instruction = {"style": "free", "lighting": lighting}
+    preset = factories.make_preset(team=team, instruction=instruction)
+    url = reverse("packshots:preset-edit", args=[preset.pk])
+    response = member_client.post(url, form_data(member_client.get(url).text, script=script))
+    assert response.status_code == 302, re.findall(r'<p class="error"[^>]*>([^<]*)</p>', response.text)
+    preset.refresh_from_db()
+    assert preset.instruction == instruction
+
+    job = factories.make_draft(team=team, instructions=[instruction])
+    url = reverse("packshots:wizard-instructions", args=[job.pk])
+    data = form_data(member_client.get(url + "?edit=0").text, script=script)
+    response = member_client.post(url, {**data, "action": "custom"}, headers=HX)
+    assert "Updated 1 instruction." in response.text
+    job.refresh_from_db()
+    assert job.instructions == [instruction]
+
+
+def test_lighting_text_goes_with_the_parts_and_parts_without_their_mode_are_refused(member_client, team):
+    job = factories.make_draft(team=team)
+    parts = {"lighting_direction": "from the left", "lighting_quality": "soft"}
+    post_custom(member_client, job, style="free", lighting_mode="parts", lighting="warm", **parts)
+    response = post_custom(member_client, job, style="free", lighting_mode="text", lighting="warm", **parts)
+    assert len(field_errors(response, "lighting_direction")) == 1
+    job.refresh_from_db()
+    assert job.instructions == [
+        {"style": "free", "lighting": {"text": "warm", "direction": "from the left", "quality": "soft"}}
+    ]
+    page = member_client.get(reverse("packshots:wizard-instructions", args=[job.pk])).text
+    assert not re.search(r'name="custom-lighting"[^>]*data-when', page)  # the text applies in both modes
