@@ -111,7 +111,7 @@ class InstructionForm(forms.Form):
     by direction, quality and complexity (the lighting text goes with either: alone, or as the parts' text).
     The page hides the others (static/js/instructions.js reads the `data-when` attribute set here); a value
     sent for a field that does not apply is refused next to it, never stored and never dropped without a
-    word.
+    word. The size fields are the exception: the Size choice decides (see _settle_size).
     """
 
     style = forms.ChoiceField(choices=_choices(schema.STYLES, schema.STYLE_LABELS))
@@ -159,8 +159,8 @@ class InstructionForm(forms.Form):
     format = forms.ChoiceField(
         required=False, choices=_choices(schema.FORMATS, {"jpg": "JPG", "png": "PNG"}, "JPG")
     )
-    width = forms.IntegerField(required=False, help_text="256–7000, multiple of 8")
-    height = forms.IntegerField(required=False, help_text="256–7000, multiple of 8")
+    width = forms.IntegerField(required=False, help_text="Custom size only: 256–7000, multiple of 8")
+    height = forms.IntegerField(required=False, help_text="Custom size only: 256–7000, multiple of 8")
 
     OPTION_FIELDS = ("size", "ar", "format", "width", "height")
     LIGHTING_FIELDS = {f"lighting_{part}": part for part in schema.LIGHTING_PARTS}
@@ -196,8 +196,7 @@ class InstructionForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        if data.get("size") == "" and (data.get("width") is not None or data.get("height") is not None):
-            data["size"] = SIZE_CUSTOM  # width and height sent without a size (no script, an older page)
+        self._settle_size(data)
         self._refuse_what_does_not_apply(data)
         self._note_what_the_form_cannot_show(data)
         if data.get("size") == SIZE_CUSTOM and data.get("width") is None and data.get("height") is None:
@@ -209,6 +208,38 @@ class InstructionForm(forms.Form):
         add_schema_errors(self, schema.validate_instruction(instruction), field_map)
         data["instruction"] = instruction
         return data
+
+    def _settle_size(self, data: dict) -> None:
+        """The Size choice decides between a size tier (with an aspect ratio) and a custom width × height.
+
+        Without JavaScript every field shows and is sent, so the other mode's fields may still hold values (an
+        edited custom size's width and height, an earlier aspect ratio): they are set aside and cleared, not
+        refused. A request without the Size field (a script) gets a custom size from width and height, and
+        is refused if it names an aspect ratio too: nothing there says which of the two it means.
+        """
+        if self.add_prefix("size") not in self.data:
+            if any(data.get(name) is not None or self.has_error(name) for name in ("width", "height")):
+                data["size"] = SIZE_CUSTOM
+            return
+        if self.has_error("size"):
+            return
+        other_mode = ("ar",) if data.get("size") == SIZE_CUSTOM else ("width", "height")
+        aside = [name for name in other_mode if data.get(name) not in (None, "") or self.has_error(name)]
+        if aside:
+            self.data = self.data.copy()  # a QueryDict's copy can be changed: the page shows them cleared
+        for name in aside:
+            data.pop(name, None)
+            self._errors.pop(name, None)
+            self.data[self.add_prefix(name)] = ""
+        if aside:
+            labels = " and ".join(self.fields[name].label or name.capitalize() for name in aside)
+            verb = "was" if len(aside) == 1 else "were"
+            why = (
+                "a custom size sets its own aspect ratio"
+                if data.get("size") == SIZE_CUSTOM
+                else "they are only for Size “Custom width × height”"
+            )
+            self.notes.append(f"{labels} {verb} not used: {why}.")
 
     def _unshown(self, name: str) -> str:
         """What the edited instruction holds in `name` that the form cannot show as text, in words, or ""."""

@@ -5,7 +5,8 @@
 // lighting is given by direction, quality and complexity. A field that does not apply is hidden and disabled,
 // so it is not sent; if it still holds a value (or, per data-holds, an edited instruction's image or Design
 // Value index the field cannot show), a line above the submit button says it will not be saved.
-// Without JavaScript every field shows and the server refuses a value that does not apply.
+// Without JavaScript every field shows and the server refuses a value that does not apply (the size fields
+// excepted: what the Size choice does not use is set aside, and the saved message says so).
 (() => {
   "use strict";
 

@@ -1,10 +1,11 @@
 """The instruction form shows only the fields of the chosen style, size and lighting, in a real browser."""
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
 from packshots.models import Preset
 from tests import factories
+from tests.browser.conftest import PASSWORD
 from tests.browser.test_csp import csp_reports  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
@@ -130,3 +131,29 @@ def test_lighting_in_words_and_parts_survives_saving_the_edit_form_unchanged(log
     expect(page.get_by_text("Preset “Window” saved.")).to_be_visible()
     preset.refresh_from_db()
     assert preset.instruction == instruction
+
+
+def test_without_javascript_an_aspect_ratio_replaces_a_custom_size(
+    browser: Browser, live_server, member, team
+):
+    custom = {"style": "free", "options": {"width": 1024, "height": 1536}}
+    job = factories.make_draft(team=team, user=member, photos=1, instructions=[custom])
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        page.locator("input[name=username]").fill(member.email)
+        page.locator("input[name=password]").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.goto(f"/jobs/{job.pk}/wizard/instructions/?edit=0")
+        form = page.locator("form.instruction-form")
+        expect(form.get_by_label("Width")).to_have_value("1024")  # shown and sent: no script hides it
+        form.get_by_label("Size").select_option("2K")
+        form.get_by_label("Aspect ratio").select_option("3:4")
+        form.get_by_role("button", name="Save changes").click()
+        expect(page.get_by_text("Updated 1 instruction.")).to_be_visible()
+        expect(page.get_by_text("Width and Height were not used")).to_be_visible()
+    finally:
+        context.close()
+    job.refresh_from_db()
+    assert job.instructions == [{"style": "free", "options": {"size": "2K", "ar": "3:4"}}]

@@ -151,8 +151,8 @@ def test_custom_size_stores_width_and_height_only(member_client, team):
     ("fields", "field", "expected"),
     [
         ({"size": "custom"}, "width", "Enter a width and a height for a custom size"),
-        ({"size": "2K", "width": "1600", "height": "2000"}, "width", "only for a custom size"),
-        ({"size": "custom", "width": "1600", "height": "2000", "ar": "3:4"}, "ar", "sets its own aspect"),
+        # Without a Size field (a script) width and height mean a custom size: an aspect ratio contradicts it.
+        ({"width": "1600", "height": "2000", "ar": "3:4"}, "ar", "sets its own aspect"),
     ],
 )
 def test_custom_size_fields_apply_only_to_a_custom_size(member_client, team, fields, field, expected):
@@ -164,7 +164,7 @@ def test_custom_size_fields_apply_only_to_a_custom_size(member_client, team, fie
 
 
 def test_width_and_height_without_a_size_are_a_custom_size(member_client, team):
-    # What a page without the "Custom" choice (or a script) sends.
+    # What a script sends (a page always sends its Size choice).
     job = factories.make_draft(team=team)
     post_custom(member_client, job, style="free", width="1024", height="1536")
     job.refresh_from_db()
@@ -387,3 +387,55 @@ def test_lighting_text_goes_with_the_parts_and_parts_without_their_mode_are_refu
     ]
     page = member_client.get(reverse("packshots:wizard-instructions", args=[job.pk])).text
     assert not re.search(r'name="custom-lighting"[^>]*data-when', page)  # the text applies in both modes
+
+
+# ---------------------------------------------------------------- the size fields without the page's script
+
+
+def test_without_the_script_a_size_tier_sets_aside_the_custom_width_and_height(member_client, team):
+    # An edited custom size: the user picks 2K and 3:4; the width and height fields still hold their values.
+    job = factories.make_draft(
+        team=team, instructions=[{"style": "free", "options": {"width": 1024, "height": 1536}}]
+    )
+    url = reverse("packshots:wizard-instructions", args=[job.pk])
+    data = {**form_data(member_client.get(url + "?edit=0").text, script=False), "action": "custom"}
+    assert (data["custom-width"], data["custom-height"]) == ("1024", "1536")
+    response = member_client.post(url, {**data, "custom-size": "2K", "custom-ar": "3:4"}, headers=HX)
+    assert "Updated 1 instruction." in response.text
+    assert "Width and Height were not used: they are only for Size “Custom width × height”." in response.text
+    job.refresh_from_db()
+    assert job.instructions == [{"style": "free", "options": {"size": "2K", "ar": "3:4"}}]
+
+
+def test_set_aside_size_fields_come_back_cleared_when_something_else_is_wrong(member_client, team):
+    job = factories.make_draft(team=team)
+    response = post_custom(
+        member_client, job, style="free", size="", ar="3:4", width="1600", height="abc", num_variations="0"
+    )
+    assert field_errors(response, "num_variations") and not field_errors(response, "height")
+    assert re.search(r'name="custom-width"(?![^>]*value=)[^>]*>', response.text)
+    assert '<option value="3:4" selected>' in response.text
+
+
+def test_without_the_script_a_custom_size_sets_aside_an_earlier_aspect_ratio(member_client, team):
+    job = factories.make_draft(team=team)
+    response = post_custom(
+        member_client, job, style="free", size="custom", width="1600", height="2000", ar="3:4"
+    )
+    assert "Aspect ratio was not used: a custom size sets its own aspect ratio." in response.text
+    job.refresh_from_db()
+    assert job.instructions == [{"style": "free", "options": {"width": 1600, "height": 2000}}]
+
+
+def test_the_preset_form_sets_aside_size_fields_the_same_way(member_client, team):
+    data = {
+        "name": "Look",
+        "num_variations": "1",
+        "style": "free",
+        "size": "4K",
+        "width": "1600",
+        "height": "2000",
+    }
+    response = member_client.post(reverse("packshots:preset-create"), data, follow=True)
+    assert "Width and Height were not used" in response.text
+    assert Preset.objects.get().instruction == {"style": "free", "options": {"size": "4K"}}
