@@ -134,6 +134,9 @@ class Job(models.Model):
     # The task worker (its heartbeat id) that sent the create request of `submit_requested_at`; "" when no
     # worker with a heartbeat sent it (the CLI, a plain db_worker): then only SUBMIT_LEASE ends the request.
     submit_worker_id = models.CharField(max_length=64, blank=True)
+    # When that request came back without an answer we could keep (5xx, timeout, reset after sending): it is
+    # over, so reconciling it waits for no lease.
+    submit_ended_at = models.DateTimeField(null=True, blank=True)
     waiting_reason = models.CharField(max_length=300, blank=True)
     credits_used = models.FloatField(null=True, blank=True)
     # PiktID's last /results JSON for this job: what the official client saves as metadata.json.

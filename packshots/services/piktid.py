@@ -90,8 +90,8 @@ WEBHOOK_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # A job canceled here while PiktID runs it still counts as active at PiktID for about this long.
 CANCELED_STILL_ACTIVE = timedelta(minutes=15)
 # A create request is surely over after this long: the client's connect + write + read timeouts, and more.
-# Sooner when the task worker that sent it is dead (no heartbeat for PACKSHOT_WORKER_DEAD_AFTER_S): a killed
-# process's requests are over, so the job is reconciled at once (`piktid_submit`).
+# Sooner when it came back unanswered (`submit_ended_at`) or the task worker that sent it is dead (silent for
+# PACKSHOT_WORKER_DEAD_AFTER_S: a killed process's requests are over): then it is reconciled at once.
 SUBMIT_LEASE = timedelta(minutes=3)
 
 
@@ -317,11 +317,11 @@ def piktid_submit(*, job_id: int, credentials: PiktidCredentials | None = None) 
     job = Job.objects.select_related("project").get(pk=job_id)
     if job.status == Job.Status.SUBMITTING:
         # Another worker may still be inside POST /create-packshot for this job: reconcile only once that
-        # request is surely over (its timeouts have run out, or its worker is dead), never while it may
-        # still be answered.
+        # request is surely over (it came back unanswered, its timeouts have run out, or its worker is dead),
+        # never while it may still be answered.
         submission = Submission.of(job)
         since = timezone.now() - (job.submit_requested_at or timezone.now())
-        if since < SUBMIT_LEASE:
+        if job.submit_ended_at is None and since < SUBMIT_LEASE:
             dead, seen = _sender_dead(job.submit_worker_id)
             if not dead:
                 return Wait((SUBMIT_LEASE - since).total_seconds() + 1, "Sending the job to PiktID…")
@@ -370,6 +370,7 @@ def piktid_submit(*, job_id: int, credentials: PiktidCredentials | None = None) 
                 to=Job.Status.SUBMITTING,
                 submit_requested_at=submission.requested_at,
                 submit_worker_id=submission.worker_id,
+                submit_ended_at=None,
                 remote_project_id=project_id,
             ):
                 _limiter_release(job)
@@ -432,6 +433,13 @@ def _answer_lost(
     job: Job, exc: Exception, credentials: PiktidCredentials, client: PiktidClient, submission: Submission
 ) -> Wait | None:
     log.warning("Job %s: the answer to create-packshot was lost (%s); reconciling", job.pk, exc)
+    # The request is over: the look-ups that follow (again after a failed one) need not wait for its lease.
+    Job.objects.filter(
+        pk=job.pk,
+        status=Job.Status.SUBMITTING,
+        submit_requested_at=submission.requested_at,
+        submit_worker_id=submission.worker_id,
+    ).update(submit_ended_at=timezone.now())
     return piktid_reconcile(job_id=job.pk, credentials=credentials, client=client, submission=submission)
 
 

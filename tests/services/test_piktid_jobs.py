@@ -162,14 +162,17 @@ def job_in_doubt(
     team, member, fake, *, created: bool, sender: str = "", seen_ago: float | None = None
 ) -> Job:
     """A job left `submitting` by `sender` 20 s ago, its create request's answer lost (PiktID made the job or
-    not); `seen_ago`: the sender's last heartbeat (None: no heartbeat row)."""
+    not) as if the sender died in it; `seen_ago`: the sender's last heartbeat (None: no heartbeat row)."""
     fake.fail_next("POST", "/create-packshot", 500 if created else 0, after=created)
     fake.fail_next("GET", "/gallery/by-job", 503, times=3)  # the sender's own look-up fails (3 tries)
     job = factories.start_job(piktid_draft(team, member))
     assert job.status == Job.Status.SUBMITTING and len(fake.creations()) == 1
     now = timezone.now()
     Job.objects.filter(pk=job.pk).update(
-        submit_worker_id=sender, submit_requested_at=now - timedelta(seconds=20), submit_attempts=0
+        submit_worker_id=sender,
+        submit_requested_at=now - timedelta(seconds=20),
+        submit_ended_at=None,  # for all we know, the request is still on its way
+        submit_attempts=0,
     )
     if seen_ago is not None:
         WorkerHeartbeat.objects.create(worker_id=sender, last_seen=now - timedelta(seconds=seen_ago))
@@ -195,6 +198,19 @@ def test_a_job_whose_sending_worker_died_is_reconciled_before_its_lease_runs_out
         assert job.status == Job.Status.RUNNING and job.submit_worker_id == ""
         assert len(fake_piktid.creations()) == 2
     assert list(fake_piktid.jobs) == [job.remote_job_id]  # one PiktID job, one charge
+
+
+def test_a_lost_answer_whose_look_up_failed_is_looked_up_again_without_waiting_for_the_lease(
+    team, member, fake_piktid
+):
+    fake_piktid.fail_next("POST", "/create-packshot", 500, after=True)
+    fake_piktid.fail_next("GET", "/gallery/by-job", 503, times=3)
+    job = factories.start_job(piktid_draft(team, member))
+    assert job.status == Job.Status.SUBMITTING and job.submit_ended_at is not None  # the request is over
+    assert services.piktid_submit(job_id=job.pk) is None  # its task's next run looks again at once
+    job.refresh_from_db()
+    assert job.status == Job.Status.RUNNING and list(fake_piktid.jobs) == [job.remote_job_id]
+    assert len(fake_piktid.creations()) == 1
 
 
 def test_a_live_workers_create_request_is_left_to_it_until_the_lease_runs_out(
