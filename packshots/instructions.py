@@ -59,9 +59,12 @@ SHADOW_DEFAULTS = {
     "free": "soft_drop",
 }
 # Fields that mean something for some styles only: PiktID says surface "applies only to flat_lay", and props
-# and color_palette belong to marketing_ready scenes. validate_instruction refuses them for other styles on
-# every path (forms, JSON imports, instruction files): PiktID would ignore them, so taking one would drop
-# what was asked for without a word. Every other field applies to every style.
+# and color_palette are "meaningful mainly for" marketing_ready scenes. The forms offer each for its styles
+# only (and refuse it elsewhere). validate_instruction, which every path goes through (forms, JSON imports,
+# instruction files), refuses a surface outside flat_lay, whatever its value: PiktID would ignore it, so
+# taking it would drop what was asked for without a word. Props and a colour palette under another style
+# are taken from files as PiktID takes them (it reads them for any style). Every other field applies to
+# every style.
 STYLE_ONLY_FIELDS = {
     "surface": ("flat_lay",),
     "props": ("marketing_ready",),
@@ -350,11 +353,9 @@ def validate_instruction(data: object, *, path: str = "") -> dict[str, list[str]
         errors[path + "style"].append(f"is required; use {_one_of(STYLES)}")
     _check_object(data, _INSTRUCTION_CHECKS, path, errors)
     style = data.get("style")
-    if style in STYLES:
-        for field, styles in STYLE_ONLY_FIELDS.items():
-            # Any value (text, an index, an object, even a wrong type) is refused alike; "" asks for nothing.
-            if data.get(field, "") != "" and style not in styles:
-                errors[path + field].append(style_only_error(field))
+    # Any value (text, an index, an object, even a wrong type) is refused alike; "" asks for nothing.
+    if style in STYLES and style not in STYLE_ONLY_FIELDS["surface"] and data.get("surface", "") != "":
+        errors[path + "surface"].append(style_only_error("surface"))
     options = data.get("options")
     if isinstance(options, dict):
         options_path = path + "options."

@@ -199,23 +199,18 @@ STYLE_ONLY_VALUES = ["oak", 3, {"text": "oak"}, {"image": "file_1"}, ["oak"], No
 
 
 @pytest.mark.parametrize("value", STYLE_ONLY_VALUES, ids=repr)
-@pytest.mark.parametrize(
-    ("style", "field", "message"),
-    [
-        ("ghost_mannequin", "surface", "Surface applies only to Flat lay: clear it or choose that style."),
-        ("free", "props", "Props applies only to Marketing ready: clear it or choose that style."),
-        (
-            "flat_lay",
-            "color_palette",
-            "Color palette applies only to Marketing ready: clear it or choose that style.",
-        ),
-    ],
-)
-def test_a_field_of_another_style_is_refused_whatever_its_value(style, field, message, value):
+def test_a_surface_outside_flat_lay_is_refused_whatever_its_value(value):
     # Text, an index, an object or a wrong type: the same message under the field, never dropped unseen.
-    errors = validate_job(instructions=[{"style": "free"}, {"style": style, field: value}])
-    assert message in errors[f"instructions[1].{field}"]
-    assert set(errors) == {f"instructions[1].{field}"}
+    errors = validate_job(instructions=[{"style": "free"}, {"style": "ghost_mannequin", "surface": value}])
+    message = "Surface applies only to Flat lay: clear it or choose that style."
+    assert message in errors["instructions[1].surface"] and set(errors) == {"instructions[1].surface"}
+
+
+@pytest.mark.parametrize("field", ["props", "color_palette"])
+def test_props_and_a_palette_are_taken_from_files_under_any_style_as_piktid_takes_them(field):
+    # PiktID reads them for any style ("meaningful mainly for marketing_ready"); only the forms keep them
+    # to marketing_ready.
+    assert validate_instruction({"style": "ghost_mannequin", field: {"text": "earth tones"}}) == {}
 
 
 def test_an_empty_text_in_a_field_of_another_style_asks_for_nothing():
