@@ -129,6 +129,7 @@ def segment_work(
     """The pipeline after the networks ran: `probs` maps network name → probability at `work` size."""
     h, w = full.shape[:2]
     scale = h / work.shape[0]
+    support = np.max(list(probs.values()), axis=0)
     dist = matte.background_distance(work)
     lap("border colour model")
     fused = matte.fuse(list(probs.values()), dist)
@@ -136,10 +137,12 @@ def segment_work(
     mask = matte.grabcut_refine(work, fused)
     lap("grabcut")
     mask = matte.keep_big_components(mask, min_fraction=0.2)
+    mask = matte.recover_on_saturated_background(mask, work, support)
     before_hanger = mask
     mask = matte.remove_hanger(mask, dist)
     mask = matte.fill_holes(mask, fused)
     mask = matte.open_background_gaps(mask, dist)
+    mask = matte.open_enclosed_gaps(mask, work, support)
     lap("clean-up")
     if not mask.any():
         mask = fused > 0.5

@@ -199,3 +199,52 @@ def test_the_big_network_is_looked_up_only_in_the_models_folder(tmp_path, monkey
     assert weights("u2netp").is_file()
     with pytest.raises(ValueError, match="unknown network"):
         weights("isnet")
+
+
+def textured(colour, size=(640, 480), *, seed=0, grain=12.0) -> np.ndarray:
+    """A floor of one colour with a blotchy texture (about `grain` grey levels), like a phone snap."""
+    noise = cv2.GaussianBlur(np.random.default_rng(seed).normal(0, 1, size).astype(np.float32), (0, 0), 2)
+    image = np.array(colour, np.float32) + noise[..., None] * grain / noise.std()
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def test_lit_floor_seen_through_an_enclosed_gap_is_removed_though_unlike_the_border():
+    image = textured((150, 115, 75), grain=25)  # wooden boards
+    garment = tee_mask()
+    image[garment] = textured((40, 70, 160), seed=1)[garment]
+    gap = np.zeros_like(garment)
+    cv2.ellipse(gap.view(np.uint8), (240, 380), (25, 60), 0, 0, 360, 1, -1)
+    image[gap] = textured((185, 150, 100), seed=2, grain=25)[gap]  # the same boards in the flash's light
+    support = garment.astype(np.float32)  # both networks sure the gap is garment
+    opened = matte.open_enclosed_gaps(garment, image, support)
+    assert (opened & gap).sum() < 0.2 * gap.sum()
+    assert (garment & ~gap & ~opened).sum() < 0.01 * garment.sum()
+
+
+def test_a_stripe_along_the_garment_side_coloured_like_the_floor_is_not_a_gap():
+    image = textured((205, 190, 170))
+    garment = tee_mask()
+    image[garment] = textured((30, 30, 40), seed=1)[garment]
+    stripe = garment & (np.arange(480) < 160)[None, :] & (np.arange(640) > 260)[:, None]
+    image[stripe] = textured((210, 195, 175), seed=2)[stripe]  # a white side stripe on black shorts
+    assert (matte.open_enclosed_gaps(garment, image, garment.astype(np.float32)) == garment).all()
+
+
+def test_colourless_parts_lost_on_a_saturated_background_come_back():
+    image = textured((170, 30, 40))  # a red bedspread
+    tee = tee_mask()
+    image[tee] = textured((235, 235, 230), seed=1)[tee]
+    found = tee.copy()
+    found[:300] = False  # both networks lost the shoulders and sleeves
+    grown = matte.recover_on_saturated_background(found, image, found.astype(np.float32))
+    assert (grown & tee).sum() > 0.97 * tee.sum()
+    assert (grown & ~tee).sum() < 0.01 * tee.sum()
+
+
+def test_a_coloured_garment_on_a_saturated_background_is_not_grown():
+    image = textured((170, 30, 40))
+    tee = tee_mask()
+    image[tee] = textured((40, 70, 160), seed=1)[tee]
+    found = tee.copy()
+    found[:300] = False
+    assert (matte.recover_on_saturated_background(found, image, found.astype(np.float32)) == found).all()

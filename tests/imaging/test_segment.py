@@ -138,3 +138,20 @@ def test_no_pink_fringe_around_a_light_shirt_on_a_pink_sheet(garments):
     )
     pinkness = packshot[ring][:, 0] - packshot[ring][:, 1]
     assert np.percentile(pinkness, 95) < 12
+
+
+@pytest.mark.slow
+def test_a_white_tee_on_a_red_bedspread_keeps_the_shoulders_both_networks_lost(garments, full_network):
+    image = garment(garments, "t-shirt_06e4b3cf.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    rows = np.flatnonzero(mask.any(1))
+    assert rows[0] < 0.3 * image.height  # the shoulders (y ≈ 140), not the print's top (y ≈ 200)
+    assert mask.mean() > 0.45  # the whole tee, sleeves included (0.32 when only body and print were kept)
+
+
+@pytest.mark.slow
+def test_the_floor_seen_between_sleeves_and_body_is_removed(garments, full_network):
+    image = garment(garments, "shirt_10cb59c5.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert not mask[250, 320] and not mask[215, 60]  # the wooden floor in both gaps
+    assert mask[200, 200] and mask[250, 30] and mask[250, 370]  # body and both sleeves stay
