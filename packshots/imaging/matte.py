@@ -222,6 +222,18 @@ def open_background_gaps(mask: np.ndarray, dist: np.ndarray) -> np.ndarray:
     return keep_big_components(mask & ~(gap & (dist < 1.8)), min_fraction=0.2)
 
 
+def smooth_outline(mask: np.ndarray) -> np.ndarray:
+    """The mask with its outline smoothed: an opening then a closing at about 0.5 % of the photo's size
+    take off fibre-thin wisps and fill nicks (for garments on rugs and shag carpets: the outline is noise).
+    """
+    if not mask.any():
+        return mask
+    kernel = disk(max(2, round(max(mask.shape) / 200)))
+    smooth = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    smooth = cv2.morphologyEx(smooth, cv2.MORPH_CLOSE, kernel) > 0
+    return keep_big_components(smooth, min_fraction=0.2) if smooth.any() else mask
+
+
 def open_enclosed_gaps(mask: np.ndarray, rgb: np.ndarray, support: np.ndarray) -> np.ndarray:
     """Remove background seen through enclosed gaps that both networks took for garment.
 

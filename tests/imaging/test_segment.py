@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from packshots.imaging import Cutout, compose, load_image, segment, weights
+from packshots.imaging import Cutout, compose, load_image, review, segment, weights
 
 from .conftest import photo, tee_mask
 
@@ -155,3 +155,15 @@ def test_the_floor_seen_between_sleeves_and_body_is_removed(garments, full_netwo
     mask = full_frame_mask(segment(image, threads=2), image.size)
     assert not mask[250, 320] and not mask[215, 60]  # the wooden floor in both gaps
     assert mask[200, 200] and mask[250, 30] and mask[250, 370]  # body and both sleeves stay
+
+
+@pytest.mark.slow
+def test_a_tee_on_a_shag_carpet_has_a_clean_outline_not_wisps(garments):
+    cutout = segment(garment(garments, "t-shirt_00d9cc6e.jpg"), threads=2)
+    assert review.BUSY in cutout.warnings
+    contours, _ = cv2.findContours(
+        (cutout.alpha > 127).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE
+    )
+    outline = sum(cv2.arcLength(c, True) for c in contours)
+    semi = ((cutout.alpha > 10) & (cutout.alpha < 245)).sum()
+    assert semi < 2.8 * outline  # 3.4 px of half-transparent fibres per px of outline with the guided filter
