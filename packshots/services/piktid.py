@@ -681,7 +681,9 @@ def piktid_reconcile(
                     )
             return None
         Job.objects.filter(pk=job.pk).update(submit_attempts=failures + 1)
-        return Wait(30.0 * (failures + 1), "Checking with PiktID whether the job was created…")
+        seconds = 30.0 * (failures + 1)
+        log.warning("Job %s: looking it up at PiktID failed (%s); again in %.0f s", job.pk, exc, seconds)
+        return Wait(seconds, "Checking with PiktID whether the job was created…")
     finally:
         if own_client:
             client.close()
