@@ -81,6 +81,7 @@ COLOURS: dict[str, RGB] = {
 }
 WEAVE_UNITS = {"linen": 2.4, "canvas": 3.2, "cotton": 1.6}  # thread pitch, units of 1/1000 of the long side
 MIN_PITCH = 3.0
+BAND = 256  # rows per band where full-size work goes band by band (a 4K band of float32 is 4 MB)
 _WORD = re.compile(r"[a-z]+")
 
 
@@ -147,32 +148,48 @@ def _fbm(rng: np.random.Generator, shape: tuple[int, int], cells: float, octaves
     return _up(total, lh, lw)
 
 
-def _repeat(tile: np.ndarray, h: int, w: int) -> np.ndarray:
+def _add_repeated(shade: np.ndarray, tile: np.ndarray) -> np.ndarray:
+    """shade += `tile` repeated over it, in place: one strip of tiles, not a full-size copy (76 MB at 4K)."""
+    h, w = shade.shape
     th, tw = tile.shape
-    return cv2.repeat(tile, h // th + 1, w // tw + 1)[:h, :w]
+    strip = cv2.repeat(tile, 1, w // tw + 1)[:, :w]
+    for y in range(0, h, th):
+        rows = shade[y : y + th]
+        rows += strip[: rows.shape[0]]
+    return shade
 
 
-def _speckle(rng: np.random.Generator, h: int, w: int, sigma: float, size: int = 256) -> np.ndarray:
-    """Fine noise (≈ unit variance, blurred by `sigma` px) from one wrapped tile repeated: cheap at 4K."""
+def _add_layer(shade: np.ndarray, layer: np.ndarray, k: float) -> np.ndarray:
+    """shade += k × (layer − 128) for a uint8 `layer`, in place, in bands (no full-size float result)."""
+    for y in range(0, shade.shape[0], BAND):
+        rows = shade[y : y + BAND]
+        cv2.addWeighted(rows, 1.0, layer[y : y + BAND], k, -128 * k, dst=rows, dtype=cv2.CV_32F)
+    return shade
+
+
+def _speckle(rng: np.random.Generator, sigma: float, size: int = 256) -> np.ndarray:
+    """A tile of fine noise (≈ unit variance, blurred by `sigma` px) that joins seamlessly when repeated."""
     tile = rng.standard_normal((size, size)).astype(np.float32)
     if sigma > 0.3:
         pad = math.ceil(3 * sigma)  # blur the tile as if repeated, so its copies join seamlessly
         tile = cv2.GaussianBlur(np.pad(tile, pad, mode="wrap"), (0, 0), sigma)[pad:-pad, pad:-pad]
         tile /= max(float(tile.std()), 1e-6)
-    return _repeat(tile, h, w)
+    return tile
 
 
 def _apply_flat(canvas: np.ndarray, shade: np.ndarray, colour: np.ndarray) -> None:
     """canvas = colour × shade through a 256-entry table: one uint8 index per pixel instead of float RGB."""
     lo, hi = cv2.minMaxLoc(shade)[:2]
     k = 255 / max(hi - lo, 1e-6)
-    index = cv2.convertScaleAbs(shade, alpha=k, beta=-lo * k)
     levels = lo + np.arange(256, dtype=np.float32) / k
     table = np.clip(np.round(levels[:, None] * colour.astype(np.float32)), 0, 255).astype(np.uint8)
-    cv2.merge([cv2.LUT(index, np.ascontiguousarray(table[:, c])) for c in range(3)], dst=canvas)
+    channels = [np.ascontiguousarray(table[:, c]) for c in range(3)]
+    for y in range(0, canvas.shape[0], BAND):
+        index = cv2.convertScaleAbs(shade[y : y + BAND], alpha=k, beta=-lo * k)
+        cv2.merge([cv2.LUT(index, channel) for channel in channels], dst=canvas[y : y + BAND])
 
 
-def _multiply(canvas: np.ndarray, shade: np.ndarray, band: int = 512) -> None:
+def _multiply(canvas: np.ndarray, shade: np.ndarray, band: int = BAND) -> None:
     """canvas ×= shade, in bands of rows so a 4K canvas needs no full-size float copy of its colours."""
     for y in range(0, canvas.shape[0], band):
         rows = canvas[y : y + band]
@@ -186,7 +203,11 @@ def _lines(field: np.ndarray, table: np.ndarray) -> np.ndarray:
 
     `field` comes multiplied by 256 (at low resolution, where that is free).
     """
-    return cv2.LUT(field.astype(np.int32).astype(np.uint8), table)  # the uint8 cast wraps: the fraction
+    out = np.empty(field.shape, np.float32)
+    for y in range(0, field.shape[0], BAND):  # in bands: the int32 and uint8 copies of a 4K field were 80 MB
+        wrapped = field[y : y + BAND].astype(np.int32).astype(np.uint8)  # the uint8 cast wraps: the fraction
+        cv2.LUT(wrapped, table, dst=out[y : y + BAND])
+    return out
 
 
 VEIN_REACH = 0.12  # field units either side of a thin line that its table covers
@@ -245,7 +266,7 @@ def _weave(h: int, w: int, rng: np.random.Generator, unit: float, kind: str) -> 
     cx = np.cos(2 * np.pi * t / p)
     half = np.cos(np.pi * t / p)
     tile = amp * 0.33 * (cx[None, :] + cx[:, None] + over * half[None, :] * half[:, None])
-    shade = _repeat(tile.astype(np.float32), h, w)
+    tile = tile.astype(np.float32)
     # Slubs: each weft thread thicker or thinner along its length (streaks across the cloth), warp less so.
     # One value per real thread, even where the weave itself is drawn coarser: coarse streaks read as plaid.
     thread = max(ideal, 1.0)
@@ -253,8 +274,7 @@ def _weave(h: int, w: int, rng: np.random.Generator, unit: float, kind: str) -> 
     weft = _up(_grid(rng, lh, w / (25 * thread)), lh, lw)
     warp = _up(_grid(rng, h / (60 * thread), lw), lh, lw)
     low = 1 + 0.028 * slub * (weft + 0.3 * warp) + 0.012 * _up(_fbm(rng, _low(h, w), 3, 3), lh, lw)
-    shade += _up(low, h, w)
-    return shade
+    return _add_repeated(_up(low, h, w), tile)
 
 
 def _linen(h: int, w: int, rng: np.random.Generator, unit: float, dark: bool) -> np.ndarray:
@@ -275,12 +295,11 @@ def _denim(h: int, w: int, rng: np.random.Generator, unit: float, dark: bool) ->
     p = size / max(1, round(size / max(MIN_PITCH, 2.2 * unit)))
     t = np.arange(size, dtype=np.float32)
     rib = np.cos(2 * np.pi * (t[None, :] + t[:, None]) / p) + 0.5 * np.cos(2 * np.pi * t / p)[:, None]
-    shade = _repeat((0.08 * rib).astype(np.float32), h, w)
+    tile = (0.08 * rib).astype(np.float32)
     lh, lw = max(2, round(h / (8 * p))), max(2, round(w / p))
     streaks = _up(_grid(rng, h / (80 * p), lw), lh, lw)  # ring-spun warp: uneven indigo
     low = 1 + 0.07 * streaks + 0.03 * _up(_fbm(rng, _low(h, w), 3, 3), lh, lw)
-    shade += _up(low, h, w)
-    return shade
+    return _add_repeated(_up(low, h, w), tile)
 
 
 # ------------------------------------------------------------------ wood
@@ -310,6 +329,7 @@ def _wood(h: int, w: int, rng: np.random.Generator, unit: float, dark: bool) -> 
     field = _up(256 * field, h, w)
     field += (256 * (across / spacing[board] + offset[board])).astype(np.float32)[None, :]
     shade = _lines(field, _RING)
+    del field
     # Each board is made of lengths ending at different heights; every length has its own tone.
     seam_width = max(1.0, 1.4 * unit)
     tone = np.ones((lh, lw), np.float32)
@@ -369,7 +389,7 @@ def _concrete(
     """Mottled cement with fine sand and, for concrete, small dark air pores."""
     low = _low(h, w, 512)
     shade = _up(1 + 0.05 * _fbm(rng, low, 4, 5) + 0.025 * _fbm(rng, low, 16, 2), h, w)
-    shade += 0.022 * _speckle(rng, h, w, 0.6 * unit)
+    _add_repeated(shade, 0.022 * _speckle(rng, 0.6 * unit))
     if pores:
         # Air pores: pits, dark inside with a lit lower-right lip (light from the upper left); many tiny,
         # a few large. Drawn on one layer around 128: below darkens, above lightens.
@@ -381,8 +401,7 @@ def _concrete(
             cv2.circle(holes, (int(px) + lip, int(py) + lip), round(r), 170, -1, cv2.LINE_AA)
             cv2.circle(holes, (int(px), int(py)), round(r), int(20 + 60 * rng.random()), -1, cv2.LINE_AA)
         holes = cv2.GaussianBlur(holes, (0, 0), 0.35 * unit)
-        k = 0.3 / 128
-        shade = cv2.addWeighted(shade, 1.0, holes, k, -128 * k, dtype=cv2.CV_32F)
+        _add_layer(shade, holes, 0.3 / 128)
     return shade
 
 
@@ -396,14 +415,14 @@ def _slate(h: int, w: int, rng: np.random.Generator, unit: float, dark: bool) ->
     layers = _up(_grid(rng, h / (30 * unit), w / (300 * unit)), lh, lw)
     streaks = np.maximum(_up(_grid(rng, h / (14 * unit), w / (200 * unit)), lh, lw) - 1.6, 0)
     shade = _up(1 + 0.06 * _fbm(rng, (lh, lw), 3, 4) + 0.05 * layers + 0.12 * streaks, h, w)
-    shade += 0.03 * _speckle(rng, h, w, 0.5 * unit)
+    _add_repeated(shade, 0.03 * _speckle(rng, 0.5 * unit))
     return shade
 
 
 def _terrazzo(h: int, w: int, rng: np.random.Generator, unit: float, dark: bool) -> np.ndarray:
     """The cement between the chips (`_chips` sets the stones in afterwards)."""
     shade = _up(1 + 0.03 * _fbm(rng, _low(h, w), 4, 3), h, w)
-    shade += 0.02 * _speckle(rng, h, w, 0.5 * unit)
+    _add_repeated(shade, 0.02 * _speckle(rng, 0.5 * unit))
     return shade
 
 
@@ -457,10 +476,8 @@ def _paper(
 ) -> np.ndarray:
     """Paper: cloudy formation and faint fibres, subtle enough to stay a background."""
     shade = _up(1 + 0.009 * strength * _fbm(rng, _low(h, w, 512), 8, 4), h, w)
-    shade += 0.006 * strength * _speckle(rng, h, w, 0.7 * unit)
-    fibres = _fibres(rng, h, w, unit, 0.006 * min(strength, 1.7))
-    k = 0.02 * strength / 128
-    return cv2.addWeighted(shade, 1.0, fibres, k, -128 * k, dtype=cv2.CV_32F)
+    _add_repeated(shade, 0.006 * strength * _speckle(rng, 0.7 * unit))
+    return _add_layer(shade, _fibres(rng, h, w, unit, 0.006 * min(strength, 1.7)), 0.02 * strength / 128)
 
 
 def _kraft(h: int, w: int, rng: np.random.Generator, unit: float, dark: bool) -> np.ndarray:
