@@ -23,6 +23,7 @@ EDGE = "garment touches the photo's edge (it may be cut off)"
 BUSY = "busy background (rug, carpet, pattern) along the outline: check the edge for bits of it"
 MOTIF = "the cutout may be only a print, not the whole garment"
 HANGER_CUT = 0.04  # share of the garment height; see hanger_removed
+AGREE = 0.9  # IoU of the networks' masks under which they disagree (segment then lets colour decide more)
 DISAGREE = "the two segmentation networks disagree on this photo and the cutout follows neither"
 
 
@@ -56,7 +57,7 @@ def judge(e: Evidence) -> tuple[float, tuple[str, ...]]:
         warnings.append(MOTIF)
     agreement = min((matte.iou(a, b) for a in masks for b in masks), default=1.0)
     follows = matte.iou(e.mask, e.fused > 0.5)
-    if agreement < 0.9 and follows < 0.95:
+    if agreement < AGREE and follows < 0.95:
         warnings.append(DISAGREE)
     confidence = 0.5 * agreement + 0.5 * follows
     if len(masks) < 2:

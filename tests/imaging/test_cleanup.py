@@ -259,3 +259,17 @@ def test_a_smoothed_outline_loses_its_wisps_and_keeps_the_garment():
     assert not (smooth & wisps & ~garment).any()
     assert (smooth & ~garment).sum() < 0.002 * garment.sum()  # the closing only rounds the armpits
     assert matte.iou(smooth, garment) > 0.98
+
+
+def test_colour_follows_a_sleeve_the_networks_lost_but_adds_nothing_above_the_garment():
+    image = textured((225, 222, 215))  # a white sheet
+    tee = tee_mask()
+    image[tee] = textured((125, 122, 118), seed=1)[tee]  # a grey sweater
+    hook = np.zeros_like(tee)
+    hook[40:100, 236:244] = True
+    image[hook] = (120, 120, 120)  # a grey hook above the collar, as grey as the sweater
+    found = tee.copy()
+    found[:, 340:] = False  # the right sleeve and a strip of body lost
+    grown = matte.grow_by_colour(image, found)
+    assert (grown & tee).sum() > 0.97 * tee.sum()
+    assert (grown & ~tee).sum() < 0.01 * tee.sum() and not (grown & hook).any()

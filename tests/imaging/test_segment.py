@@ -167,3 +167,11 @@ def test_a_tee_on_a_shag_carpet_has_a_clean_outline_not_wisps(garments):
     outline = sum(cv2.arcLength(c, True) for c in contours)
     semi = ((cutout.alpha > 10) & (cutout.alpha < 245)).sum()
     assert semi < 2.8 * outline  # 3.4 px of half-transparent fibres per px of outline with the guided filter
+
+
+@pytest.mark.slow
+def test_a_grey_sweater_keeps_the_sleeves_the_networks_disagreed_on(garments, full_network):
+    image = garment(garments, "longsleeve_2e2caac6.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert mask[262, 20] and mask[300, 480]  # both cuffs (one network kept half a sleeve, the other none)
+    assert not mask[40, 300] and not mask[200, 520]  # the sheet above and the blanket beside stay out
