@@ -667,6 +667,11 @@ def piktid_reconcile(
                     return None
             if len(listed) < 20:
                 break
+    except PiktidRateLimitError as exc:
+        # PiktID is answering, just not now: not a failed look-up (those stop the job after a few), a wait.
+        seconds = min(max(exc.retry_after or 5.0, 1.0), 60.0)
+        log.info("Job %s: PiktID's gallery look-up answered 429; again in %.0f s", job.pk, seconds)
+        return Wait(seconds, "Checking with PiktID whether the job was created…")
     except PiktidError as exc:
         failures = job.submit_attempts
         if failures >= settings.PIKTID_RECONCILE_ATTEMPTS:

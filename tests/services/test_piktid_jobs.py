@@ -314,6 +314,23 @@ def test_when_piktid_cannot_be_asked_the_job_stops_and_can_be_submitted_again(
     assert job.status == Job.Status.RUNNING
 
 
+def test_a_429_on_the_look_up_is_a_wait_never_a_failed_attempt(team, member, fake_piktid, settings):
+    settings.PIKTID_RECONCILE_ATTEMPTS = 1  # one failed look-up more would stop the job
+    fake_piktid.fail_next("POST", "/create-packshot", 500, after=True)  # created, answer lost
+    fake_piktid.fail_next("GET", "/gallery/by-job", 503, times=3)  # the sender's own look-up fails
+    job = factories.start_job(piktid_draft(team, member))
+    assert job.status == Job.Status.SUBMITTING
+    fake_piktid.fail_next("GET", "/gallery/by-job", 429, times=6, headers={"Retry-After": "7"})
+    for _ in range(6):  # PiktID's rate limit: waits of its Retry-After, the job still in doubt
+        wait = services.piktid_submit(job_id=job.pk)
+        assert wait.seconds == 7 and "Checking with PiktID" in wait.reason
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUBMITTING and job.submit_attempts == 1
+    assert services.piktid_submit(job_id=job.pk) is None  # PiktID answers: the job is found, not resent
+    job.refresh_from_db()
+    assert job.status == Job.Status.RUNNING and len(fake_piktid.creations()) == 1
+
+
 def test_failed_outputs_show_piktids_message(team, member, fake_piktid):
     fake_piktid.plan_next_job(failed_outputs={(0, 1): "Content refused by the model"})
     job = run_to_the_end(fake_piktid, factories.start_job(piktid_draft(team, member)))
