@@ -219,7 +219,11 @@ PACKSHOT_MAX_UPLOAD_MB = env_int("PACKSHOT_MAX_UPLOAD_MB", 25)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 PACKSHOT_MAX_PIXELS = env_int("PACKSHOT_MAX_PIXELS", 40_000_000)
 PACKSHOT_DEFAULT_ENGINE = env_str("PACKSHOT_DEFAULT_ENGINE", "local")
-PACKSHOT_LOCAL_THREADS = env_int("PACKSHOT_LOCAL_THREADS", 1)
+# onnxruntime threads per worker (segmentation only; rendering does not use them). 2 on a 2-core machine:
+# a 12 MP photo alone prepares 19 % faster (2.7 -> 2.2 s), while two workers segmenting at once lose 6 % and,
+# with a core busy elsewhere, 2-3 % (bench/README.md, bench/local_threads.py). Set 1 where workers >= cores
+# are usually all segmenting.
+PACKSHOT_LOCAL_THREADS = env_int("PACKSHOT_LOCAL_THREADS", 2)
 # Fair queue: outputs of one team in the task queue or rendering at once; pixels one local job may render.
 PACKSHOT_TEAM_CONCURRENT_OUTPUTS = env_int("PACKSHOT_TEAM_CONCURRENT_OUTPUTS", 2, minimum=1)
 PACKSHOT_MAX_JOB_MEGAPIXELS = env_int("PACKSHOT_MAX_JOB_MEGAPIXELS", 1000, minimum=1)
