@@ -4,7 +4,8 @@
     .venv/bin/python -m bench.render_memory --images ../shared/garments --worker --sizes 4096
 
 Cases: 2048² and 4096² JPEG outputs of a white cutout (contact shadow), a flat lay (linen, natural
-shadow) and a coloured backdrop (marketing_ready, "sage green", soft drop), rendered from the cutout of a
+shadow) and a coloured backdrop (marketing_ready, "sage green", soft drop) — and, with --cases, a
+transparent PNG (white_cutout, background "transparent") — rendered from the cutout of a
 ~400 px photo and of the same photo upscaled to 12 MP (outside the timers, as bench/imaging.py does).
 Cutouts are segmented once and cached as the adapter's PNGs in --cache.
 
@@ -33,7 +34,10 @@ CASES = {
     "white_cutout": {"style": "white_cutout", "shadow": "contact"},
     "flat_lay": {"style": "flat_lay", "surface": "linen", "shadow": "natural"},
     "backdrop": {"style": "marketing_ready", "background": "sage green", "shadow": "soft_drop"},
+    # not run unless asked (--cases transparent): PNG, RGBA
+    "transparent": {"style": "white_cutout", "background": "transparent", "shadow": "contact"},
 }
+DEFAULT_CASES = ("white_cutout", "flat_lay", "backdrop")
 PHOTO = "dress_14a73972.jpg"
 
 
@@ -74,7 +78,11 @@ def _child(spec: dict) -> dict:
         prepared = PreparedInput(lambda: data, meta["confidence"], meta["needs_review"], "")
     instruction = {
         **CASES[spec["case"]],
-        "options": {"width": spec["size"], "height": spec["size"], "format": "jpg"},
+        "options": {
+            "width": spec["size"],
+            "height": spec["size"],
+            "format": "png" if spec["case"] == "transparent" else "jpg",
+        },
     }
     before = _kib("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # VmHWM := current RSS
@@ -109,7 +117,7 @@ def main() -> None:
     parser.add_argument("--photo", default=PHOTO)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="+", default=[2048, 4096])
-    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--cases", nargs="+", default=list(DEFAULT_CASES), choices=list(CASES))
     parser.add_argument("--sources", nargs="+", default=["photo", "12MP"], choices=["photo", "12MP"])
     parser.add_argument("--threads", type=int, default=2, help="onnxruntime threads (segmentation)")
     parser.add_argument(
