@@ -30,6 +30,7 @@ from packshots import imaging, queue
 from packshots.engines import LOCAL, PIKTID
 from packshots.engines.base import OutputEvent
 from packshots.engines.piktid.client import (
+    DEFAULT_TIMEOUT,
     TERMINAL_JOB_STATUSES,
     ImageRef,
     JobResults,
@@ -90,9 +91,13 @@ WEBHOOK_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # A job canceled here while PiktID runs it still counts as active at PiktID for about this long.
 CANCELED_STILL_ACTIVE = timedelta(minutes=15)
 # A create request is surely over after this long: the client's connect + write + read timeouts, and more.
-# Sooner when it came back unanswered (`submit_ended_at`) or the task worker that sent it is dead (silent for
-# PACKSHOT_WORKER_DEAD_AFTER_S: a killed process's requests are over): then it is reconciled at once.
+# Sooner when it came back unanswered (`submit_ended_at`: reconciled at once) or the task worker that sent it
+# is dead (silent for PACKSHOT_WORKER_DEAD_AFTER_S): a killed process sends nothing more, but a request it
+# had sent may still be turning into a job at PiktID for as long as the client would have waited for the
+# answer, so it is reconciled CREATE_ANSWER_WINDOW after it was sent (the request leaves as `submitting` is
+# committed), never sooner.
 SUBMIT_LEASE = timedelta(minutes=3)
+CREATE_ANSWER_WINDOW = timedelta(seconds=DEFAULT_TIMEOUT.connect + DEFAULT_TIMEOUT.read + 10)
 
 
 @dataclass(frozen=True)
@@ -325,6 +330,10 @@ def piktid_submit(*, job_id: int, credentials: PiktidCredentials | None = None) 
             dead, seen = _sender_dead(job.submit_worker_id)
             if not dead:
                 return Wait((SUBMIT_LEASE - since).total_seconds() + 1, "Sending the job to PiktID…")
+            if since < CREATE_ANSWER_WINDOW:
+                # Its sender is gone, but PiktID may still be making the job it asked for.
+                wait = (CREATE_ANSWER_WINDOW - since).total_seconds() + 0.5
+                return Wait(wait, "Checking with PiktID whether the job was created…")
             log.warning(
                 "Job %s: worker %s, which sent its create request, is dead; reconciling now",
                 job.pk,

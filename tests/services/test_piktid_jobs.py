@@ -159,10 +159,18 @@ def test_a_worker_killed_mid_submit_is_reconciled_before_anything_is_resent(team
 
 
 def job_in_doubt(
-    team, member, fake, *, created: bool, sender: str = "", seen_ago: float | None = None
+    team,
+    member,
+    fake,
+    *,
+    created: bool,
+    sender: str = "",
+    seen_ago: float | None = None,
+    sent_ago: float = 20,
 ) -> Job:
-    """A job left `submitting` by `sender` 20 s ago, its create request's answer lost (PiktID made the job or
-    not) as if the sender died in it; `seen_ago`: the sender's last heartbeat (None: no heartbeat row)."""
+    """A job left `submitting` by `sender` `sent_ago` s ago, its create request's answer lost (PiktID made the
+    job or not) as if the sender died in it; `seen_ago`: the sender's last heartbeat (None: no heartbeat
+    row)."""
     fake.fail_next("POST", "/create-packshot", 500 if created else 0, after=created)
     fake.fail_next("GET", "/gallery/by-job", 503, times=3)  # the sender's own look-up fails (3 tries)
     job = factories.start_job(piktid_draft(team, member))
@@ -170,7 +178,7 @@ def job_in_doubt(
     now = timezone.now()
     Job.objects.filter(pk=job.pk).update(
         submit_worker_id=sender,
-        submit_requested_at=now - timedelta(seconds=20),
+        submit_requested_at=now - timedelta(seconds=sent_ago),
         submit_ended_at=None,  # for all we know, the request is still on its way
         submit_attempts=0,
     )
@@ -186,7 +194,9 @@ def test_a_job_whose_sending_worker_died_is_reconciled_before_its_lease_runs_out
     team, member, fake_piktid, settings, created, seen_ago
 ):
     settings.PACKSHOT_WORKER_DEAD_AFTER_S = 30
-    job = job_in_doubt(team, member, fake_piktid, created=created, sender="w-dead", seen_ago=seen_ago)
+    job = job_in_doubt(
+        team, member, fake_piktid, created=created, sender="w-dead", seen_ago=seen_ago, sent_ago=60
+    )
     wait = services.piktid_submit(job_id=job.pk)  # what the reaper's resumed submit task does
     job.refresh_from_db()
     if created:  # found in PiktID's gallery and adopted, nothing sent again
@@ -198,6 +208,25 @@ def test_a_job_whose_sending_worker_died_is_reconciled_before_its_lease_runs_out
         assert job.status == Job.Status.RUNNING and job.submit_worker_id == ""
         assert len(fake_piktid.creations()) == 2
     assert list(fake_piktid.jobs) == [job.remote_job_id]  # one PiktID job, one charge
+
+
+def test_a_dead_senders_request_is_given_the_time_piktid_may_still_take_to_make_the_job(
+    team, member, fake_piktid, settings
+):
+    from packshots.services import piktid as piktid_services
+
+    # Killed a moment after its request left: PiktID may still be making the job (up to the client's read
+    # timeout), so looking now could find nothing and send it twice.
+    settings.PACKSHOT_WORKER_DEAD_AFTER_S = 5
+    job = job_in_doubt(team, member, fake_piktid, created=False, sender="w-dead", seen_ago=None, sent_ago=12)
+    lookups = fake_piktid.count("GET", "/gallery/by-job")
+    wait = services.piktid_submit(job_id=job.pk)
+    expected = (piktid_services.CREATE_ANSWER_WINDOW - timedelta(seconds=12)).total_seconds()
+    assert "Checking with PiktID" in wait.reason and expected - 1 < wait.seconds < expected + 1
+    assert fake_piktid.count("GET", "/gallery/by-job") == lookups and len(fake_piktid.creations()) == 1
+    Job.objects.filter(pk=job.pk).update(submit_requested_at=timezone.now() - timedelta(seconds=60))
+    wait = services.piktid_submit(job_id=job.pk)  # the window has passed: looked up, not found, sent again
+    assert "sending it again" in wait.reason
 
 
 def test_a_lost_answer_whose_look_up_failed_is_looked_up_again_without_waiting_for_the_lease(
@@ -247,7 +276,7 @@ def test_a_sender_that_beats_again_during_the_look_up_is_not_sent_again(
     team, member, fake_piktid, settings, monkeypatch
 ):
     settings.PACKSHOT_WORKER_DEAD_AFTER_S = 30
-    job = job_in_doubt(team, member, fake_piktid, created=False, sender="w-slow", seen_ago=40)
+    job = job_in_doubt(team, member, fake_piktid, created=False, sender="w-slow", seen_ago=40, sent_ago=60)
     listing = PiktidClient.gallery_jobs
 
     def back_to_life(self, **kwargs):  # the "dead" worker was only frozen: it beats while we look
@@ -256,7 +285,7 @@ def test_a_sender_that_beats_again_during_the_look_up_is_not_sent_again(
 
     monkeypatch.setattr(PiktidClient, "gallery_jobs", back_to_life)
     wait = services.piktid_submit(job_id=job.pk)
-    assert "Sending" in wait.reason and wait.seconds > 150  # its lease decides, as for any live sender
+    assert "Sending" in wait.reason and 115 < wait.seconds <= 121  # the rest of its lease: a live sender
     job.refresh_from_db()
     assert job.status == Job.Status.SUBMITTING and len(fake_piktid.creations()) == 1
 
@@ -265,7 +294,7 @@ def test_a_reconciliation_overtaken_by_another_never_sends_the_newer_request_aga
     team, member, fake_piktid, settings, monkeypatch
 ):
     settings.PACKSHOT_WORKER_DEAD_AFTER_S = 30
-    job = job_in_doubt(team, member, fake_piktid, created=False, sender="w-dead", seen_ago=60)
+    job = job_in_doubt(team, member, fake_piktid, created=False, sender="w-dead", seen_ago=60, sent_ago=60)
     listing = PiktidClient.gallery_jobs
     calls = []
 
