@@ -50,6 +50,11 @@ def test_a_declared_length_over_the_cap_is_refused_before_any_body_is_read(setti
     assert read == 0
 
 
+def test_a_declared_length_of_thousands_of_digits_is_refused_not_a_crash(settings):
+    sent, read = _call([(b"content-length", b"9" * 5000)], [b"x"])
+    assert sent[0]["status"] == 413 and read == 0
+
+
 def test_a_chunked_body_is_cut_off_once_it_passes_the_cap(settings):
     settings.PACKSHOT_MAX_UPLOAD_MB = 1
     megabyte = b"x" * (1 << 20)

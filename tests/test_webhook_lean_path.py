@@ -184,6 +184,7 @@ def test_bodies_over_the_cap_are_refused_declared_or_streamed(connection):
     headers = {"x-webhook-signature": sign(connection.webhook_secret, big)}
     assert asgi("POST", path, big, headers)[0] == 413
     assert asgi("POST", path, big, {**headers, "content-length": None}, chunks=8)[0] == 413
+    assert asgi("POST", path, b"{}", {"content-length": "9" * 5000})[0] == 413  # no int() of 5 000 digits
     assert not EngineEvent.objects.exists()
 
 
@@ -230,9 +231,10 @@ def test_a_full_queue_answers_503_with_retry_after_and_records_nothing(connectio
         b'{"id": 1, "name": "batch_edit", "timestamp": 1, "data": {"x": [Infinity]}}',
         b'{"id": 1, "name": "batch_edit", "data": {"status": "a\\u0000b"}}',
         b'{"id": 1, "name": "batch_edit", "data": {"a\\u0000": 1}}',
+        b'{"id": 1, "name": "batch_edit", "data": {"x": "\\ud800"}}',
         b'{"id": 1, "name": "batch_edit", "data": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
     ],
-    ids=["nan", "overflow", "infinity", "nul-value", "nul-key", "deep"],
+    ids=["nan", "overflow", "infinity", "nul-value", "nul-key", "surrogate", "deep"],
 )
 def test_what_the_database_cannot_store_is_400_not_500(connection, body):
     headers = {"x-webhook-signature": sign(connection.webhook_secret, body)}

@@ -105,7 +105,7 @@ async def piktid_webhook_asgi(scope: dict, receive, send, *, key: str) -> None:
     if not services.WEBHOOK_KEY.fullmatch(key):
         return await _respond(send, path, 404, "Unknown webhook\n")  # the body is never read
     declared = _header_values(scope, b"content-length")
-    if declared and declared[0].isdigit() and int(declared[0]) > WEBHOOK_MAX_BYTES:
+    if declared and declared[0].isdigit() and (len(declared[0]) > 12 or int(declared[0]) > WEBHOOK_MAX_BYTES):
         return await _respond(send, path, 413, "Request body too large.\n")
     body = await _read_body(receive)
     if body is None:

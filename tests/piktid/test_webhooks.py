@@ -111,6 +111,8 @@ def test_parse_event_reads_the_event_shape():
         b'{"id": 7, "name": "batch_edit", "data": {"scores": [1, -Infinity]}}',
         b'{"id": 7, "name": "batch\\u0000edit", "data": {}}',
         b'{"id": 7, "name": "batch_edit", "data": {"nested": {"k\\u0000": "v"}}}',
+        b'{"id": 7, "name": "batch_edit", "data": {"x": "\\ud800"}}',
+        b'{"id": 7, "name": "batch_edit", "data": {"\\udfff": 1}}',
         b'{"id": 7, "name": "batch_edit", "data": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
     ],
 )

@@ -18,6 +18,7 @@ import ipaddress
 import json
 import logging
 import math
+import re
 import socket
 import ssl
 import time
@@ -216,7 +217,8 @@ def _number(value: Any) -> float | None:
 
 def json_loads_storable(text: bytes | str) -> Any:
     """`json.loads`, refusing (ValueError) what a JSON column cannot store: NaN or infinite numbers, NUL
-    characters, nesting too deep to parse. Notifications are stored as they came (EngineEvent.payload)."""
+    characters, lone UTF-16 surrogates (`\\ud800`), nesting too deep to parse. Notifications are stored as
+    they came (EngineEvent.payload)."""
     try:
         value = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
@@ -224,8 +226,8 @@ def json_loads_storable(text: bytes | str) -> Any:
     pending = [value]
     while pending:
         item = pending.pop()
-        if isinstance(item, str) and "\x00" in item:
-            raise ValueError("JSON holds a NUL character")
+        if isinstance(item, str) and _UNSTORABLE_TEXT.search(item):
+            raise ValueError("JSON holds a NUL character or a lone surrogate")
         if isinstance(item, float) and not math.isfinite(item):
             raise ValueError("JSON holds a number out of range")
         if isinstance(item, dict):
@@ -234,6 +236,9 @@ def json_loads_storable(text: bytes | str) -> Any:
         elif isinstance(item, list):
             pending.extend(item)
     return value
+
+
+_UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 def _refuse_constant(name: str) -> Any:
