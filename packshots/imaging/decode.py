@@ -194,6 +194,10 @@ def _flatten(image: Image.Image, icc: bytes | None = None) -> Image.Image:
             return ImageCms.profileToProfile(image, profile, _SRGB, outputMode="RGB")
         except ImageCms.PyCMSError:
             pass
+    if image.mode == "I" or image.mode.startswith("I;16"):
+        # 16-bit grey (PNG, TIFF; Pillow reads it as I;16 or I): a plain convert clips it at 255, which turns
+        # the photo white. Scaled by the mode, never by a strip's own values (strips are flattened apart).
+        image = image.convert("I").point(lambda value: value / 257).convert("L")
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         flat = Image.new("RGB", rgba.size, (255, 255, 255))

@@ -131,3 +131,14 @@ def test_a_preview_made_in_strips_matches_one_made_from_the_whole_image():
     assert preview.size == reference.size == (100, 70)
     difference = np.abs(np.asarray(preview, np.int16) - np.asarray(reference, np.int16))
     assert difference.max() <= 8 and difference.mean() < 1
+
+
+def test_a_16_bit_grey_png_keeps_its_tones_instead_of_turning_white():
+    ramp = np.linspace(0, 65535, 200 * 160).reshape(200, 160).astype(np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(ramp).save(buffer, "PNG")
+    assert Image.open(io.BytesIO(buffer.getvalue())).mode.startswith("I")
+    pixels = np.asarray(load_image(buffer.getvalue()))
+    expected = np.round(ramp / 257)
+    assert np.abs(pixels[..., 0].astype(int) - expected).max() <= 1
+    assert (pixels == 255).mean() < 0.01  # it was 99.6 % white
