@@ -12,6 +12,8 @@ import numpy as np
 GRABCUT_BUDGET = 40_000
 # The same for `grow_by_colour`, whose band is most of the photo: at 10 000 it costs ~0.1 CPU s a photo.
 GROW_BUDGET = 10_000
+# A network at least this decided (`decisiveness`) has full weight in `fuse`; one less decided, less.
+DECIDED = 0.5
 
 
 def disk(radius: int) -> np.ndarray:
@@ -69,15 +71,33 @@ def fuse(probs: list[np.ndarray], dist: np.ndarray) -> np.ndarray:
     every border colour, the garment comes back (a sleeve one network lost on a red bedspread); where the
     colours are the border's and the networks are unsure or disagree, it goes (a strip of bedspread one
     network kept). `dist` is `background_distance`.
+
+    The networks' mean is weighted by how decided each one is (`decisiveness`): on a dark dress filling the
+    frame U²-Net can return a grey haze (two thirds of what it sees undecided) where U²-Net-p draws the dress
+    cleanly, and on a printed tee U²-Net-p can hesitate between the print and the tee where U²-Net is sure.
+    An equal mean there is the haze, and the cutout a fragment.
     """
     stack = np.stack(probs)
-    net, support, least = stack.mean(0), stack.max(0), stack.min(0)
+    weights = np.array([min(decisiveness(p) / DECIDED, 1.0) for p in probs], np.float32)
+    net = np.tensordot(weights / weights.sum(), stack, axes=1).astype(np.float32)
+    support, least = stack.max(0), stack.min(0)
     fused = net.copy()
     unlike = (dist > 3.0) & (support > 0.25)
     fused[unlike] = np.maximum(net[unlike], 0.5 + 0.5 * support[unlike])
     alike = (dist < 1.2) & ((support - least > 0.4) | (net < 0.7))
     fused[alike] = np.minimum(net[alike], 0.35)
     return cv2.GaussianBlur(fused, (0, 0), 1.0)
+
+
+def decisiveness(prob: np.ndarray) -> float:
+    """How decided a network's probability map is: (1 − the share of what it sees, p > 0.1, that it leaves
+    between 0.1 and 0.9)², at least 0.01. Measured on the shared photos: 0.85–0.97 squared-off for a network
+    that drew the garment, 0.0–0.34 for one that returned a haze over it."""
+    seen = int((prob > 0.1).sum())
+    if not seen:
+        return 0.01
+    unsure = int(((prob > 0.1) & (prob < 0.9)).sum()) / seen
+    return max((1.0 - unsure) ** 2, 0.01)
 
 
 def recover_on_saturated_background(mask: np.ndarray, rgb: np.ndarray, support: np.ndarray) -> np.ndarray:
@@ -107,6 +127,32 @@ def recover_on_saturated_background(mask: np.ndarray, rgb: np.ndarray, support: 
     touching = np.unique(labels[near & (colourless > 0)])
     big = touching[(touching > 0) & (stats[touching, cv2.CC_STAT_AREA] >= 0.003 * mask.sum())]
     return mask | np.isin(labels, big) if len(big) else mask
+
+
+def recover_surrounding(mask: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Bring back the garment around a print when the networks found only the print.
+
+    Both networks can see a printed motif as the object and the plain tee around it as background (a white
+    tee on a red bedspread, framed a little tighter). The border colour model still knows the tee is not
+    the bedspread: a region unlike every border colour (`dist` > 3) that runs along most of the mask's
+    outline (≥ 60 %) and is at least half the mask's area surrounds it, so it is the garment. Something
+    beside the garment (a pillow, a second garment) touches only a stretch of its outline and stays out.
+    """
+    if not mask.any():
+        return mask
+    unlike = cv2.morphologyEx(((dist > 3.0) & ~mask).astype(np.uint8), cv2.MORPH_OPEN, disk(2))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(unlike, connectivity=8)
+    outline = (cv2.dilate(mask.astype(np.uint8), disk(3)) > 0) & ~mask
+    around = labels[outline]
+    area = mask.sum()
+    add = [
+        label
+        for label in range(1, count)
+        if stats[label, cv2.CC_STAT_AREA] >= 0.5 * area and (around == label).mean() >= 0.6
+    ]
+    if not add:
+        return mask
+    return fill_holes(mask | np.isin(labels, add), np.zeros(mask.shape, np.float32))
 
 
 def grow_by_colour(rgb: np.ndarray, mask: np.ndarray, *, reach: float = 0.12, rounds: int = 3) -> np.ndarray:

@@ -138,6 +138,7 @@ def segment_work(
     lap("grabcut")
     mask = matte.keep_big_components(mask, min_fraction=0.2)
     mask = matte.recover_on_saturated_background(mask, work, support)
+    mask = matte.recover_surrounding(mask, dist)
     before_hanger = mask
     mask = matte.remove_hanger(mask, dist)
     nets = [p > 0.5 for p in probs.values()]
