@@ -336,6 +336,84 @@ def open_enclosed_gaps(mask: np.ndarray, rgb: np.ndarray, support: np.ndarray) -
     return keep_big_components(mask & ~gaps, min_fraction=0.2)
 
 
+def trim_background_rim(
+    mask: np.ndarray, rgb: np.ndarray, support: np.ndarray, *, depth: float = 0.03
+) -> np.ndarray:
+    """Remove the bits of a busy background (rug flecks, a carpet wedge in an armpit) left along the outline.
+
+    On a rug or shag carpet GrabCut and the networks keep background pieces at the outline. Each pixel
+    within `depth` (a share of the photo's size) inside the outline is compared with two local colour
+    models: the background in a band just outside the mask and the garment's core (the mask eroded by
+    `depth`), both k-means clusters in LAB with lightness weighed half, and each cluster counting only
+    near where it occurs (a grey print in the chest does not vouch for grey carpet at a sleeve). A pixel
+    goes when it is within 5 spreads of the local background and farther from the local garment by a
+    factor of 1 + 2 × the networks' support: where the networks see background, nearer the background is
+    enough; where they lean to garment, it must be clearly so; where they are sure (support ≥ 0.8: a
+    lining, a cuff, a stripe) it stays. Only pixels joined to the outside through such pixels go, so a
+    print inside the garment is never punched out. A garment coloured like its background is never "farther
+    from the garment", so it keeps its outline. `support` is the networks' largest garment probability.
+    Measured on the 5 labelled photos with a busy background: 0.1-1 % of the garment goes (the carpet at a
+    tee's armpit and shoulders, red flecks at a black skirt's sides); on the other photos it is not run.
+    """
+    if not mask.any():
+        return mask
+    m8 = mask.astype(np.uint8)
+    reach = max(3, round(depth * max(mask.shape)))
+    outside = (cv2.dilate(m8, disk(reach)) > 0) & ~(cv2.dilate(m8, disk(2)) > 0)  # past the mixed pixels
+    core = cv2.erode(m8, disk(reach)) > 0
+    rim = mask & ~core & (support < 0.8)
+    if outside.sum() < 200 or core.sum() < 200 or not rim.any():
+        return mask
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 0] *= 0.5  # shading varies along an outline more than hue
+    ys, xs = nonzero(rim)
+    background = _local_cluster_distance(lab, outside, ys, xs, radius=2 * reach)
+    garment = _local_cluster_distance(lab, core, ys, xs, radius=2 * reach)
+    alike = (background < 5.0) & (garment > (1 + 2 * support[ys, xs]) * background)
+    bits = np.zeros_like(mask)
+    bits[ys[alike], xs[alike]] = True
+    _, labels = cv2.connectedComponents((bits | ~mask).astype(np.uint8), connectivity=4)
+    outer = np.unique(labels[~mask])
+    out = keep_big_components(mask & ~(bits & np.isin(labels, outer[outer > 0])), min_fraction=0.2)
+    return out if out.any() else mask
+
+
+def _local_cluster_distance(
+    lab: np.ndarray, where: np.ndarray, ys: np.ndarray, xs: np.ndarray, *, radius: float, clusters: int = 6
+) -> np.ndarray:
+    """How far the pixels (ys, xs) of `lab` are from the colours of the `where` pixels near them.
+
+    The colours are k-means clusters of the `where` pixels; a cluster counts at a pixel when at least 10 %
+    of the `where` pixels within about `radius` belong to it. Distances are in units of each cluster's
+    spread, inf where no cluster is near. Which clusters are near changes slowly, so it is worked out on a
+    grid `radius / 4` apart.
+    """
+    members = lab[where]
+    samples = np.ascontiguousarray(members[:: max(1, len(members) // 4000)])
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    cv2.setRNGSeed(0)
+    _, labels, centres = cv2.kmeans(samples, clusters, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    labels = labels.ravel()
+    step = max(1, round(radius / 4))
+    grid = where[::step, ::step]
+    nearest = np.full(grid.shape, -1, np.int8)
+    nearest[grid] = ((lab[::step, ::step][grid][:, None, :] - centres[None]) ** 2).sum(2).argmin(1)
+    cy, cx = np.minimum(ys // step, grid.shape[0] - 1), np.minimum(xs // step, grid.shape[1] - 1)
+
+    def around(share: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(share.astype(np.float32), (0, 0), radius / step)[cy, cx]
+
+    density = np.maximum(around(grid), 1e-3)
+    colours = lab[ys, xs]
+    out = np.full(len(ys), np.inf, np.float32)
+    for c in range(clusters):
+        own = samples[labels == c]
+        spread = max(float(np.sqrt(((own - centres[c]) ** 2).sum(1)).mean()), 4.0) if len(own) else 4.0
+        near = around(nearest == c) > 0.1 * density
+        out = np.where(near, np.minimum(out, np.sqrt(((colours - centres[c]) ** 2).sum(1)) / spread), out)
+    return out
+
+
 def _cluster_distance(lab: np.ndarray, samples: np.ndarray, clusters: int) -> np.ndarray:
     """How far each pixel of `lab` is from the nearest k-means cluster of `samples`, in units of that
     cluster's spread (clusters under 3 % of the samples are noise and left out)."""
