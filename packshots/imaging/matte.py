@@ -599,13 +599,15 @@ def _local_means(rgb: np.ndarray, alpha: np.ndarray, edge: np.ndarray):
     return local_mean(small_alpha < 0.01)[cell], local_mean(small_alpha > 0.99)[cell], ys, xs
 
 
-def choke_background_edge(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def choke_background_edge(rgb: np.ndarray, alpha: np.ndarray, *, any_colour: bool = False) -> np.ndarray:
     """Lower the matte of edge pixels whose colour is the background's rather than the garment's.
 
     A colour-line estimate: where the local garment and background colours differ clearly, a pixel's share
     of the way from background to garment colour bounds its alpha. Pixels of the thin band at the outline
     that stay opaque but carry the background's tint (JPEG bleeds colour ~2 px) become a hair transparent,
-    so `decontaminate` cleans their colour too.
+    so `decontaminate` cleans their colour too. `any_colour` (a busy background: rug, shag carpet) applies
+    it against a grey or beige background as well: there the outline's pixels are part fibre, and the grey
+    rim they leave is worse than a garment part fading into a floor of its own colour.
     """
     reach = max(3, round(0.006 * max(alpha.shape)))
     band = edge_band(alpha > 0.5, reach) & (alpha > 0.01)
@@ -618,9 +620,10 @@ def choke_background_edge(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     length2 = np.einsum("ij,ij->i", line, line)
     share = np.einsum("ij,ij->i", image - background, line) / np.maximum(length2, 1.0)
     # Only against a coloured background (red bedspread, pink sheet): that is where a fringe shows, and a
-    # garment part that happens to match a grey or beige floor (a collar lining) must not fade.
+    # garment part that happens to match a grey or beige floor (a collar lining) must not fade; unless the
+    # background is busy (`any_colour`).
     chroma = background.max(1) - background.min(1)
-    applies = (length2 > 40.0**2) & (chroma > 40)
+    applies = (length2 > 40.0**2) & ((chroma > 40) | any_colour)
     out = alpha.copy()
     bound = np.where(applies, np.minimum(np.clip(share, 0, 1), 0.985), 1.0)
     out[ys, xs] = np.minimum(alpha[ys, xs], bound)

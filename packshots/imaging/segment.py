@@ -171,7 +171,7 @@ def segment_work(
     coarse = cv2.resize(soft, (fx1 - fx0, fy1 - fy0), interpolation=cv2.INTER_LINEAR)
     alpha = coarse if busy else matte.refine_edges(crop, coarse, scale=scale)
     lap("edge refinement")
-    alpha = matte.choke_background_edge(crop, alpha)
+    alpha = matte.choke_background_edge(crop, alpha, any_colour=busy)
     lap("edge choke")
     rgb = matte.decontaminate(crop, alpha)
     lap("decontaminate")

@@ -313,3 +313,16 @@ def test_a_garment_coloured_like_the_rug_keeps_its_outline():
     image[tee] = textured((185, 60, 55), seed=1)[tee]  # a red tee on the red-and-beige rug
     support = cv2.GaussianBlur(tee.astype(np.float32), (0, 0), 3)
     assert (tee & ~matte.trim_background_rim(tee, image, support)).sum() < 0.01 * tee.sum()
+
+
+def test_on_a_busy_grey_carpet_fibre_mixed_edge_pixels_are_choked():
+    image = textured((190, 190, 185), grain=25)  # a light grey shag carpet
+    image[:, :240] = textured((40, 45, 70), seed=1)[:, :240]  # a navy skirt on the left
+    image[:, 240:243] = (115, 117, 128)  # its outline: half fibre, half fabric
+    alpha = np.zeros((640, 480), np.float32)
+    alpha[:, :243] = 1.0
+    plain = matte.choke_background_edge(image, alpha)
+    busy = matte.choke_background_edge(image, alpha, any_colour=True)
+    assert (plain[:, 240:243] == 1.0).all()  # a grey floor alone is not enough: a lining may match it
+    assert 0.3 < np.median(busy[:, 240:243]) < 0.85
+    assert (busy[:, :230] == 1.0).all()
