@@ -382,6 +382,84 @@ def open_enclosed_gaps(mask: np.ndarray, rgb: np.ndarray, support: np.ndarray) -
     return keep_big_components(mask & ~gaps, min_fraction=0.2)
 
 
+def trim_background_rim(
+    mask: np.ndarray, rgb: np.ndarray, support: np.ndarray, *, depth: float = 0.03
+) -> np.ndarray:
+    """Remove the bits of a busy background (rug flecks, a carpet wedge in an armpit) left along the outline.
+
+    On a rug or shag carpet GrabCut and the networks keep background pieces at the outline. Each pixel
+    within `depth` (a share of the photo's size) inside the outline is compared with two local colour
+    models: the background in a band just outside the mask and the garment's core (the mask eroded by
+    `depth`), both k-means clusters in LAB with lightness weighed half, and each cluster counting only
+    near where it occurs (a grey print in the chest does not vouch for grey carpet at a sleeve). A pixel
+    goes when it is within 5 spreads of the local background and farther from the local garment by a
+    factor of 1 + 2 × the networks' support: where the networks see background, nearer the background is
+    enough; where they lean to garment, it must be clearly so; where they are sure (support ≥ 0.8: a
+    lining, a cuff, a stripe) it stays. Only pixels joined to the outside through such pixels go, so a
+    print inside the garment is never punched out. A garment coloured like its background is never "farther
+    from the garment", so it keeps its outline. `support` is the networks' largest garment probability.
+    Measured on the 5 labelled photos with a busy background: 0.1-1 % of the garment goes (the carpet at a
+    tee's armpit and shoulders, red flecks at a black skirt's sides); on the other photos it is not run.
+    """
+    if not mask.any():
+        return mask
+    m8 = mask.astype(np.uint8)
+    reach = max(3, round(depth * max(mask.shape)))
+    outside = (cv2.dilate(m8, disk(reach)) > 0) & ~(cv2.dilate(m8, disk(2)) > 0)  # past the mixed pixels
+    core = cv2.erode(m8, disk(reach)) > 0
+    rim = mask & ~core & (support < 0.8)
+    if outside.sum() < 200 or core.sum() < 200 or not rim.any():
+        return mask
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 0] *= 0.5  # shading varies along an outline more than hue
+    ys, xs = nonzero(rim)
+    background = _local_cluster_distance(lab, outside, ys, xs, radius=2 * reach)
+    garment = _local_cluster_distance(lab, core, ys, xs, radius=2 * reach)
+    alike = (background < 5.0) & (garment > (1 + 2 * support[ys, xs]) * background)
+    bits = np.zeros_like(mask)
+    bits[ys[alike], xs[alike]] = True
+    _, labels = cv2.connectedComponents((bits | ~mask).astype(np.uint8), connectivity=4)
+    outer = np.unique(labels[~mask])
+    out = keep_big_components(mask & ~(bits & np.isin(labels, outer[outer > 0])), min_fraction=0.2)
+    return out if out.any() else mask
+
+
+def _local_cluster_distance(
+    lab: np.ndarray, where: np.ndarray, ys: np.ndarray, xs: np.ndarray, *, radius: float, clusters: int = 6
+) -> np.ndarray:
+    """How far the pixels (ys, xs) of `lab` are from the colours of the `where` pixels near them.
+
+    The colours are k-means clusters of the `where` pixels; a cluster counts at a pixel when at least 10 %
+    of the `where` pixels within about `radius` belong to it. Distances are in units of each cluster's
+    spread, inf where no cluster is near. Which clusters are near changes slowly, so it is worked out on a
+    grid `radius / 4` apart.
+    """
+    members = lab[where]
+    samples = np.ascontiguousarray(members[:: max(1, len(members) // 4000)])
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    cv2.setRNGSeed(0)
+    _, labels, centres = cv2.kmeans(samples, clusters, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    labels = labels.ravel()
+    step = max(1, round(radius / 4))
+    grid = where[::step, ::step]
+    nearest = np.full(grid.shape, -1, np.int8)
+    nearest[grid] = ((lab[::step, ::step][grid][:, None, :] - centres[None]) ** 2).sum(2).argmin(1)
+    cy, cx = np.minimum(ys // step, grid.shape[0] - 1), np.minimum(xs // step, grid.shape[1] - 1)
+
+    def around(share: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(share.astype(np.float32), (0, 0), radius / step)[cy, cx]
+
+    density = np.maximum(around(grid), 1e-3)
+    colours = lab[ys, xs]
+    out = np.full(len(ys), np.inf, np.float32)
+    for c in range(clusters):
+        own = samples[labels == c]
+        spread = max(float(np.sqrt(((own - centres[c]) ** 2).sum(1)).mean()), 4.0) if len(own) else 4.0
+        near = around(nearest == c) > 0.1 * density
+        out = np.where(near, np.minimum(out, np.sqrt(((colours - centres[c]) ** 2).sum(1)) / spread), out)
+    return out
+
+
 def _cluster_distance(lab: np.ndarray, samples: np.ndarray, clusters: int) -> np.ndarray:
     """How far each pixel of `lab` is from the nearest k-means cluster of `samples`, in units of that
     cluster's spread (clusters under 3 % of the samples are noise and left out)."""
@@ -567,13 +645,15 @@ def _local_means(rgb: np.ndarray, alpha: np.ndarray, edge: np.ndarray):
     return local_mean(small_alpha < 0.01)[cell], local_mean(small_alpha > 0.99)[cell], ys, xs
 
 
-def choke_background_edge(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def choke_background_edge(rgb: np.ndarray, alpha: np.ndarray, *, any_colour: bool = False) -> np.ndarray:
     """Lower the matte of edge pixels whose colour is the background's rather than the garment's.
 
     A colour-line estimate: where the local garment and background colours differ clearly, a pixel's share
     of the way from background to garment colour bounds its alpha. Pixels of the thin band at the outline
     that stay opaque but carry the background's tint (JPEG bleeds colour ~2 px) become a hair transparent,
-    so `decontaminate` cleans their colour too.
+    so `decontaminate` cleans their colour too. `any_colour` (a busy background: rug, shag carpet) applies
+    it against a grey or beige background as well: there the outline's pixels are part fibre, and the grey
+    rim they leave is worse than a garment part fading into a floor of its own colour.
     """
     reach = max(3, round(0.006 * max(alpha.shape)))
     band = edge_band(alpha > 0.5, reach) & (alpha > 0.01)
@@ -586,9 +666,10 @@ def choke_background_edge(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     length2 = np.einsum("ij,ij->i", line, line)
     share = np.einsum("ij,ij->i", image - background, line) / np.maximum(length2, 1.0)
     # Only against a coloured background (red bedspread, pink sheet): that is where a fringe shows, and a
-    # garment part that happens to match a grey or beige floor (a collar lining) must not fade.
+    # garment part that happens to match a grey or beige floor (a collar lining) must not fade; unless the
+    # background is busy (`any_colour`).
     chroma = background.max(1) - background.min(1)
-    applies = (length2 > 40.0**2) & (chroma > 40)
+    applies = (length2 > 40.0**2) & ((chroma > 40) | any_colour)
     out = alpha.copy()
     bound = np.where(applies, np.minimum(np.clip(share, 0, 1), 0.985), 1.0)
     out[ys, xs] = np.minimum(alpha[ys, xs], bound)

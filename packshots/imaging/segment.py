@@ -160,10 +160,11 @@ def segment_work(
     lap("review signals")
 
     # On a rug or shag carpet the guided filter snaps the edge to the fibres (wisps along the outline): there
-    # the outline is the mask's, smoothed, and only blurred up to full size.
+    # the outline is the mask's, rid of the rug bits along it, smoothed, and only blurred up to full size.
+    # After the review: what is left may still need a look, so the warning stays.
     busy = review.BUSY in warnings
     if busy:
-        mask = matte.smooth_outline(mask)
+        mask = matte.smooth_outline(matte.trim_background_rim(mask, work, support))
     y0, y1, x0, x1 = matte.bounding_box(mask, pad=max(2, round(0.02 * max(work.shape[:2]))))
     fy0, fy1, fx0, fx1 = (min(round(v * scale), lim) for v, lim in ((y0, h), (y1, h), (x0, w), (x1, w)))
     soft = cv2.GaussianBlur(mask[y0:y1, x0:x1].astype(np.float32), (0, 0), 0.7)
@@ -171,7 +172,7 @@ def segment_work(
     coarse = cv2.resize(soft, (fx1 - fx0, fy1 - fy0), interpolation=cv2.INTER_LINEAR)
     alpha = coarse if busy else matte.refine_edges(crop, coarse, scale=scale)
     lap("edge refinement")
-    alpha = matte.choke_background_edge(crop, alpha)
+    alpha = matte.choke_background_edge(crop, alpha, any_colour=busy)
     lap("edge choke")
     rgb = matte.decontaminate(crop, alpha)
     lap("decontaminate")

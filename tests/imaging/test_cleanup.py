@@ -274,3 +274,55 @@ def test_colour_follows_a_sleeve_the_networks_lost_but_adds_nothing_above_the_ga
     assert (grown & tee).sum() > 0.97 * tee.sum()
     # GrabCut runs on a shrunk copy, so the outline may be off by a pixel; no region of sheet is added
     assert (grown & ~tee).sum() < 0.02 * tee.sum() and not (grown & hook).any()
+
+
+def rug() -> np.ndarray:
+    """A red-and-beige rug: blotches of two colours, each with its own texture."""
+    noise = np.random.default_rng(3).normal(0, 1, (640, 480)).astype(np.float32)
+    red = cv2.GaussianBlur(noise, (0, 0), 6) > 0
+    return np.where(red[..., None], textured((170, 35, 40), seed=4), textured((200, 185, 150), seed=5))
+
+
+def test_rug_left_along_the_outline_is_trimmed_and_the_garment_kept():
+    image = rug()
+    tee = tee_mask()
+    image[tee] = textured((30, 30, 35), seed=1)[tee]  # a black tee
+    chunk = np.zeros_like(tee)
+    cv2.ellipse(chunk.view(np.uint8), (345, 400), (12, 30), 0, 0, 360, 1, -1)
+    chunk &= ~tee  # a piece of rug GrabCut kept beside the right side
+    support = cv2.GaussianBlur(tee.astype(np.float32), (0, 0), 3)  # the networks: garment, soft at the edge
+    trimmed = matte.trim_background_rim(tee | chunk, image, support)
+    assert (trimmed & chunk).sum() < 0.2 * chunk.sum()
+    assert (tee & ~trimmed).sum() < 0.005 * tee.sum()
+
+
+def test_a_part_coloured_like_the_rug_is_kept_where_the_networks_see_garment():
+    image = rug()
+    tee = tee_mask()
+    image[tee] = textured((30, 30, 35), seed=1)[tee]
+    cuffs = tee & (np.arange(640) > 500)[:, None]
+    image[cuffs] = textured((200, 185, 150), seed=6)[cuffs]  # a beige hem band, beige like the rug
+    support = cv2.GaussianBlur(tee.astype(np.float32), (0, 0), 3)
+    trimmed = matte.trim_background_rim(tee, image, support)
+    assert (cuffs & ~trimmed).sum() < 0.05 * cuffs.sum()  # at most its unsure outermost pixel
+
+
+def test_a_garment_coloured_like_the_rug_keeps_its_outline():
+    image = rug()
+    tee = tee_mask()
+    image[tee] = textured((185, 60, 55), seed=1)[tee]  # a red tee on the red-and-beige rug
+    support = cv2.GaussianBlur(tee.astype(np.float32), (0, 0), 3)
+    assert (tee & ~matte.trim_background_rim(tee, image, support)).sum() < 0.01 * tee.sum()
+
+
+def test_on_a_busy_grey_carpet_fibre_mixed_edge_pixels_are_choked():
+    image = textured((190, 190, 185), grain=25)  # a light grey shag carpet
+    image[:, :240] = textured((40, 45, 70), seed=1)[:, :240]  # a navy skirt on the left
+    image[:, 240:243] = (115, 117, 128)  # its outline: half fibre, half fabric
+    alpha = np.zeros((640, 480), np.float32)
+    alpha[:, :243] = 1.0
+    plain = matte.choke_background_edge(image, alpha)
+    busy = matte.choke_background_edge(image, alpha, any_colour=True)
+    assert (plain[:, 240:243] == 1.0).all()  # a grey floor alone is not enough: a lining may match it
+    assert 0.3 < np.median(busy[:, 240:243]) < 0.85
+    assert (busy[:, :230] == 1.0).all()
