@@ -175,3 +175,27 @@ def test_a_grey_sweater_keeps_the_sleeves_the_networks_disagreed_on(garments, fu
     mask = full_frame_mask(segment(image, threads=2), image.size)
     assert mask[262, 20] and mask[300, 480]  # both cuffs (one network kept half a sleeve, the other none)
     assert not mask[40, 300] and not mask[200, 520]  # the sheet above and the blanket beside stay out
+
+
+@pytest.mark.slow
+def test_the_hanger_bar_across_a_neckline_goes_with_the_hook(garments, full_network):
+    # An orange wooden hanger in a lime dress's neckline: the hook was cut and the bar stayed (1434 orange
+    # pixels kept); the warning stays, a person should still look at the neckline.
+    image = garment(garments, "dress_27de089d.jpg")
+    cutout = segment(image, threads=2)
+    mask = full_frame_mask(cutout, image.size)
+    rgb = np.asarray(image).astype(int)
+    orange = (rgb[..., 0] - rgb[..., 1] > 40) & (rgb[..., 1] - rgb[..., 2] > 20)
+    assert (orange & mask).sum() < 100
+    assert mask.mean() > 0.45  # the dress itself stays
+    assert review.HANGER_REMOVED in cutout.warnings
+
+
+@pytest.mark.slow
+def test_a_dark_hanger_bar_at_a_shirt_collar_goes_but_the_label_below_stays(garments, full_network):
+    image = garment(garments, "shirt_1ebfca5f.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    dark = np.asarray(image).max(2) < 70
+    top = np.flatnonzero(mask.any(1))[0]
+    assert (dark & mask)[top : top + 38].sum() < 50  # the bar under the cut hook (391 pixels kept before)
+    assert (dark & mask)[95:125, 180:240].sum() > 300  # the dark label inside the collar is garment
