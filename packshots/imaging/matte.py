@@ -220,6 +220,39 @@ def remove_hanger_remnant(
     return keep_big_components(mask & ~remnant, min_fraction=0.2)
 
 
+def remove_clips(mask: np.ndarray) -> np.ndarray:
+    """Cut hanger clips: short narrow spikes standing on the garment's top edge.
+
+    Trousers and skirts hang from clips at the waistband's corners; the clips' tops stick up out of the
+    waistband, too far apart for `remove_hanger` (it sees the wide waistband between them). A spike here is
+    a part of the top 15 % no wider than 8 % of the garment (a horizontal opening takes it off), taller than
+    it is wide, 2-6 % of the garment's height tall, with nothing of the garment above it and ending on the
+    wide part below. Straps are longer (13-15 % on the labelled photos), collars and shoulders wider.
+    """
+    rows = np.flatnonzero(mask.any(1))
+    if not len(rows):
+        return mask
+    top, height = rows[0], rows[-1] - rows[0] + 1
+    cols = np.flatnonzero(mask.any(0))
+    reach = 2 * max(1, round(0.04 * (cols[-1] - cols[0] + 1))) + 1
+    wide = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((1, reach), np.uint8)) > 0
+    bottom = top + round(0.15 * height)
+    narrow = mask & ~wide
+    narrow[bottom:] = False
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(narrow.astype(np.uint8), connectivity=8)
+    spikes = []
+    for label in range(1, count):
+        x, y, w, h, _ = stats[label]
+        if (
+            w <= h
+            and 0.02 * height <= h <= 0.06 * height
+            and y + h < bottom
+            and not mask[:y, x : x + w].any()
+        ):
+            spikes.append(label)
+    return keep_big_components(mask & ~np.isin(labels, spikes), min_fraction=0.2) if spikes else mask
+
+
 def _joined(parts: np.ndarray, seed: np.ndarray) -> np.ndarray:
     """The connected regions of `parts` that come within 3 px of `seed`."""
     _, labels, _, _ = cv2.connectedComponentsWithStats(parts.astype(np.uint8), connectivity=8)

@@ -199,3 +199,15 @@ def test_a_dark_hanger_bar_at_a_shirt_collar_goes_but_the_label_below_stays(garm
     top = np.flatnonzero(mask.any(1))[0]
     assert (dark & mask)[top : top + 38].sum() < 50  # the bar under the cut hook (391 pixels kept before)
     assert (dark & mask)[95:125, 180:240].sum() > 300  # the dark label inside the collar is garment
+
+
+@pytest.mark.slow
+def test_the_clips_a_pair_of_jeans_hangs_from_are_cut_and_the_waistband_stays(garments, full_network):
+    image = garment(garments, "pants_030a5708.jpg")
+    cutout = segment(image, threads=2)
+    mask = full_frame_mask(cutout, image.size)
+    assert (
+        not mask[9:24, 300:322].any() and not mask[10:24, 134:148].any()
+    )  # 116 and 36 clip pixels kept before
+    assert mask[35, 100:150].all() and mask[35, 180:320].all()  # the waistband at both corners
+    assert cutout.needs_review  # the clips' jaws on the waistband are left
