@@ -212,6 +212,9 @@ def remove_hanger_remnant(
     coloured[top + height // 4 :] = False
     coloured = cv2.morphologyEx(coloured.astype(np.uint8), cv2.MORPH_OPEN, disk(1)) > 0
     remnant = _joined(coloured, stump)
+    # The cut opens the holes it touches (the neckline window between a hanger's two bars): what is coloured
+    # so along their edges is hanger too.
+    remnant |= _joined(coloured, stump | remnant | _joined(_holes(mask), remnant))
     remnant |= _thin_bars(mask & ~remnant, stump | remnant, top + height // 4, height)
     if not remnant.any():
         return mask
@@ -258,6 +261,13 @@ def _joined(parts: np.ndarray, seed: np.ndarray) -> np.ndarray:
     _, labels, _, _ = cv2.connectedComponentsWithStats(parts.astype(np.uint8), connectivity=8)
     touching = np.unique(labels[cv2.dilate(seed.astype(np.uint8), disk(3)) > 0])
     return np.isin(labels, touching[touching > 0])
+
+
+def _holes(mask: np.ndarray) -> np.ndarray:
+    """The parts of `~mask` the mask encloses (not joined to the photo's border)."""
+    _, labels = cv2.connectedComponents((~mask).astype(np.uint8), connectivity=4)
+    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    return ~mask & ~np.isin(labels, border)
 
 
 def _thin_bars(mask: np.ndarray, seed: np.ndarray, bottom: int, height: int) -> np.ndarray:
