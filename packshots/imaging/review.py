@@ -22,7 +22,7 @@ HANGER_REMOVED = "a hanger or hook was cut off the top: check the neckline for w
 EDGE = "garment touches the photo's edge (it may be cut off)"
 BUSY = "busy background (rug, carpet, pattern) along the outline: check the edge for bits of it"
 MOTIF = "the cutout may be only a print, not the whole garment"
-HANGER_CUT = 0.04  # share of the garment height; see hanger_removed
+HANGER_CUT = matte.HANGER_CUT  # share of the garment height; see hanger_removed
 AGREE = 0.9  # IoU of the networks' masks under which they disagree (segment then lets colour decide more)
 DISAGREE = "the two segmentation networks disagree on this photo and the cutout follows neither"
 
@@ -46,7 +46,7 @@ def judge(e: Evidence) -> tuple[float, tuple[str, ...]]:
         warnings.append(OUTLINE)
     if hanger_left(e):
         warnings.append(HANGER)
-    elif hanger_removed(e) > HANGER_CUT:
+    if hanger_removed(e) > HANGER_CUT:  # both when what is left of a cut hanger still sticks up
         warnings.append(HANGER_REMOVED)
     if touches_edge(e.mask):
         warnings.append(EDGE)

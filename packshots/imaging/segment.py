@@ -147,6 +147,8 @@ def segment_work(
     mask = matte.fill_holes(mask, fused)
     mask = matte.open_background_gaps(mask, dist)
     mask = matte.open_enclosed_gaps(mask, work, support)
+    mask = matte.remove_hanger_remnant(mask, before_hanger, work, support)
+    mask = matte.remove_clips(mask)
     lap("clean-up")
     if not mask.any():
         mask = fused > 0.5

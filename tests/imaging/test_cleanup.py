@@ -53,6 +53,18 @@ def test_two_straps_far_apart_are_not_taken_for_a_hanger():
     assert kept[45:60].any()
 
 
+def test_clips_on_a_waistband_are_cut_and_straps_kept():
+    trousers = np.zeros((640, 480), bool)
+    trousers[100:560, 120:360] = True
+    clips = np.zeros_like(trousers)
+    clips[80:101, 124:132] = clips[80:101, 348:356] = True  # 8 px wide, 20 px (4 %) above the corners
+    cut = matte.remove_clips(trousers | clips)
+    assert not cut[:100].any() and cut[100:].sum() == trousers.sum()
+    straps = np.zeros_like(trousers)
+    straps[40:101, 160:168] = straps[40:101, 312:320] = True  # 60 px: 12 % of the garment
+    assert (matte.remove_clips(trousers | straps) == (trousers | straps)).all()
+
+
 def test_background_seen_through_a_gap_inside_the_garment_is_removed():
     image = floor()
     garment = tee_mask()

@@ -211,3 +211,39 @@ def test_carpet_left_at_a_tees_armpit_and_shoulders_is_trimmed(garments, full_ne
     grey = np.hypot(lab[..., 1] - 128, lab[..., 2] - 128) < 12
     assert (band & grey).sum() < 20
     assert review.BUSY in cutout.warnings  # still worth a look
+
+
+@pytest.mark.slow
+def test_the_hanger_bar_across_a_neckline_goes_with_the_hook(garments, full_network):
+    # An orange wooden hanger in a lime dress's neckline: the hook was cut and the bar stayed (1434 orange
+    # pixels kept); the warning stays, a person should still look at the neckline.
+    image = garment(garments, "dress_27de089d.jpg")
+    cutout = segment(image, threads=2)
+    mask = full_frame_mask(cutout, image.size)
+    rgb = np.asarray(image).astype(int)
+    orange = (rgb[..., 0] - rgb[..., 1] > 40) & (rgb[..., 1] - rgb[..., 2] > 20)
+    assert (orange & mask).sum() < 100
+    assert mask.mean() > 0.45  # the dress itself stays
+    assert review.HANGER_REMOVED in cutout.warnings
+
+
+@pytest.mark.slow
+def test_a_dark_hanger_bar_at_a_shirt_collar_goes_but_the_label_below_stays(garments, full_network):
+    image = garment(garments, "shirt_1ebfca5f.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    dark = np.asarray(image).max(2) < 70
+    top = np.flatnonzero(mask.any(1))[0]
+    assert (dark & mask)[top : top + 38].sum() < 50  # the bar under the cut hook (391 pixels kept before)
+    assert (dark & mask)[95:125, 180:240].sum() > 300  # the dark label inside the collar is garment
+
+
+@pytest.mark.slow
+def test_the_clips_a_pair_of_jeans_hangs_from_are_cut_and_the_waistband_stays(garments, full_network):
+    image = garment(garments, "pants_030a5708.jpg")
+    cutout = segment(image, threads=2)
+    mask = full_frame_mask(cutout, image.size)
+    assert (
+        not mask[9:24, 300:322].any() and not mask[10:24, 134:148].any()
+    )  # 116 and 36 clip pixels kept before
+    assert mask[35, 100:150].all() and mask[35, 180:320].all()  # the waistband at both corners
+    assert cutout.needs_review  # the clips' jaws on the waistband are left
