@@ -32,6 +32,7 @@ class Evidence:
     work: np.ndarray  # the photo at working resolution, RGB uint8
     mask: np.ndarray  # the final garment mask (bool)
     before_hanger: np.ndarray  # the mask before hanger removal
+    remnant: np.ndarray  # what was taken off as the rest of a cut hanger (its bar inside the neckline)
     fused: np.ndarray  # fused garment probability (float32 0..1)
     dist: np.ndarray  # background_distance: how unlike the border colours each pixel is
     probs: dict[str, np.ndarray]  # network name → probability
@@ -46,7 +47,9 @@ def judge(e: Evidence) -> tuple[float, tuple[str, ...]]:
         warnings.append(OUTLINE)
     if hanger_left(e):
         warnings.append(HANGER)
-    if hanger_removed(e) > HANGER_CUT:  # both when what is left of a cut hanger still sticks up
+    if hanger_removed(e) > HANGER_CUT and not e.remnant.any():
+        # A hook was cut and nothing of its bar found: the bar may still be in the neckline, coloured like
+        # the garment. Said too when what is left still sticks up.
         warnings.append(HANGER_REMOVED)
     if touches_edge(e.mask):
         warnings.append(EDGE)
@@ -69,9 +72,10 @@ def judge(e: Evidence) -> tuple[float, tuple[str, ...]]:
 def thrown_away(e: Evidence) -> float:
     """The largest region the fused networks were sure of (p > 0.8) that the mask lost, per garment area.
 
-    What hanger removal cut off at the top is not counted: that is wanted.
+    What hanger removal cut off at the top, and the rest of the hanger taken off after it, are not counted:
+    that is wanted.
     """
-    lost = (e.fused > 0.8) & ~e.mask & ~(e.before_hanger & ~e.mask & _above(e.mask))
+    lost = (e.fused > 0.8) & ~e.mask & ~(e.before_hanger & ~e.mask & _above(e.mask)) & ~e.remnant
     lost = cv2.morphologyEx(lost.astype(np.uint8), cv2.MORPH_OPEN, matte.disk(2))
     count, _, stats, _ = cv2.connectedComponentsWithStats(lost, connectivity=8)
     if count < 2:

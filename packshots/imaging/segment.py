@@ -147,7 +147,9 @@ def segment_work(
     mask = matte.fill_holes(mask, fused)
     mask = matte.open_background_gaps(mask, dist)
     mask = matte.open_enclosed_gaps(mask, work, support)
+    before_remnant = mask
     mask = matte.remove_hanger_remnant(mask, before_hanger, work, support)
+    remnant = before_remnant & ~mask
     mask = matte.remove_clips(mask)
     lap("clean-up")
     if not mask.any():
@@ -156,7 +158,13 @@ def segment_work(
         return _empty_cutout(full)
 
     evidence = review.Evidence(
-        work=work, mask=mask, before_hanger=before_hanger, fused=fused, dist=dist, probs=probs
+        work=work,
+        mask=mask,
+        before_hanger=before_hanger,
+        remnant=remnant,
+        fused=fused,
+        dist=dist,
+        probs=probs,
     )
     confidence, warnings = review.judge(evidence)
     lap("review signals")

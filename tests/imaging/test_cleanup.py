@@ -17,7 +17,9 @@ def floor(colour=(205, 190, 170), size=(640, 480)) -> np.ndarray:
     return image
 
 
-def evidence(mask, *, image=None, probs=None, before_hanger=None, fused=None) -> review.Evidence:
+def evidence(
+    mask, *, image=None, probs=None, before_hanger=None, fused=None, remnant=None
+) -> review.Evidence:
     image = floor() if image is None else image
     fused = mask.astype(np.float32) if fused is None else fused
     probs = {"u2net": fused, "u2netp": fused} if probs is None else probs
@@ -25,6 +27,7 @@ def evidence(mask, *, image=None, probs=None, before_hanger=None, fused=None) ->
         work=image,
         mask=mask,
         before_hanger=mask if before_hanger is None else before_hanger,
+        remnant=np.zeros_like(mask) if remnant is None else remnant,
         fused=fused,
         dist=matte.background_distance(image),
         probs=probs,
@@ -201,6 +204,16 @@ def test_review_names_a_hanger_cut_off_the_top():
     hook = np.zeros_like(mask)
     hook[40:100, 236:244] = True
     assert review.HANGER_REMOVED in review.judge(evidence(mask, before_hanger=mask | hook))[1]
+
+
+def test_review_does_not_warn_of_a_cut_hanger_whose_bar_was_found_and_taken_off():
+    mask = tee_mask()
+    hook = np.zeros_like(mask)
+    hook[40:100, 236:244] = True
+    bar = np.zeros_like(mask)
+    bar[100:104, 200:280] = True  # the bar in the neckline, taken off after the hook
+    e = evidence(mask & ~bar, before_hanger=mask | hook, remnant=mask & bar, fused=mask.astype(np.float32))
+    assert review.judge(e)[1] == ()  # not "thrown away" either: the bar was meant to go
 
 
 def test_the_big_network_is_looked_up_only_in_the_models_folder(tmp_path, monkeypatch):
