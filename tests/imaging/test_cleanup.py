@@ -274,3 +274,12 @@ def test_colour_follows_a_sleeve_the_networks_lost_but_adds_nothing_above_the_ga
     assert (grown & tee).sum() > 0.97 * tee.sum()
     # GrabCut runs on a shrunk copy, so the outline may be off by a pixel; no region of sheet is added
     assert (grown & ~tee).sum() < 0.02 * tee.sum() and not (grown & hook).any()
+
+
+def test_a_light_stripe_along_the_side_is_not_a_gap_for_the_border_colours_either():
+    image = floor()
+    garment = tee_mask()
+    image[garment] = (30, 30, 40)
+    stripe = garment & (np.arange(480) < 160)[None, :] & (np.arange(640) > 260)[:, None]
+    image[stripe] = (205, 190, 170)  # a white side stripe of black shorts on a white floor
+    assert (matte.open_background_gaps(garment, matte.background_distance(image)) == garment).all()

@@ -175,3 +175,10 @@ def test_a_grey_sweater_keeps_the_sleeves_the_networks_disagreed_on(garments, fu
     mask = full_frame_mask(segment(image, threads=2), image.size)
     assert mask[262, 20] and mask[300, 480]  # both cuffs (one network kept half a sleeve, the other none)
     assert not mask[40, 300] and not mask[200, 520]  # the sheet above and the blanket beside stay out
+
+
+@pytest.mark.slow
+def test_a_white_side_stripe_on_a_white_floor_is_kept(garments):
+    image = garment(garments, "shorts_3646d5d0.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert mask[200, 105] and mask[240, 95]  # the left stripe (punched out as a "gap" before)
