@@ -283,3 +283,34 @@ def test_a_light_stripe_along_the_side_is_not_a_gap_for_the_border_colours_eithe
     stripe = garment & (np.arange(480) < 160)[None, :] & (np.arange(640) > 260)[:, None]
     image[stripe] = (205, 190, 170)  # a white side stripe of black shorts on a white floor
     assert (matte.open_background_gaps(garment, matte.background_distance(image)) == garment).all()
+
+
+def legs_mask() -> np.ndarray:
+    """Trousers: two legs from one waistband, the gap between them open at the bottom (apex at y = 260)."""
+    mask = np.zeros((640, 480), np.uint8)
+    cv2.fillPoly(mask, [np.array([(140, 100), (240, 100), (240, 260), (200, 580), (120, 580)])], 1)
+    cv2.fillPoly(mask, [np.array([(240, 100), (340, 100), (360, 580), (280, 580), (240, 260)])], 1)
+    return mask > 0
+
+
+def test_floor_kept_at_the_top_of_the_gap_between_the_legs_is_removed():
+    image = textured((190, 150, 80), grain=20)  # a wooden floor
+    trousers = legs_mask()
+    image[trousers] = textured((150, 100, 120), seed=1)[trousers]
+    apex = np.zeros_like(trousers)
+    cv2.fillPoly(apex.view(np.uint8), [np.array([(240, 262), (228, 330), (252, 330)])], 1)
+    apex &= ~trousers
+    support = trousers.astype(np.float32)  # both networks see the gap; GrabCut closed its narrow top
+    opened = matte.open_enclosed_gaps(trousers | apex, image, support)
+    assert (opened & apex).sum() < 0.2 * apex.sum()
+    assert (trousers & ~opened).sum() < 0.01 * trousers.sum()
+
+
+def test_a_cuff_coloured_like_the_floor_at_a_sleeve_end_is_not_a_pocket():
+    image = textured((205, 190, 170))
+    tee = tee_mask()
+    image[tee] = textured((30, 30, 40), seed=1)[tee]
+    cuff = tee & (np.arange(480) > 385)[None, :]
+    image[cuff] = textured((210, 195, 175), seed=2)[cuff]
+    support = (tee & ~cuff).astype(np.float32)  # the networks missed the cuff
+    assert (matte.open_enclosed_gaps(tee, image, support) == tee).all()

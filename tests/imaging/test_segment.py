@@ -178,6 +178,14 @@ def test_a_grey_sweater_keeps_the_sleeves_the_networks_disagreed_on(garments, fu
 
 
 @pytest.mark.slow
+def test_the_floor_at_the_top_of_the_gap_between_trouser_legs_is_removed(garments):
+    image = garment(garments, "pants_137ef939.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert not mask[235, 201] and not mask[245, 201]  # the floor in the gap's narrow top
+    assert mask[300, 150] and mask[300, 250] and mask[200, 201]  # both legs and the crotch stay
+
+
+@pytest.mark.slow
 def test_a_white_side_stripe_on_a_white_floor_is_kept(garments):
     image = garment(garments, "shorts_3646d5d0.jpg")
     mask = full_frame_mask(segment(image, threads=2), image.size)
