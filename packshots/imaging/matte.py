@@ -377,6 +377,63 @@ def _pockets(mask: np.ndarray, support: np.ndarray, local: np.ndarray, garment: 
     return pockets
 
 
+def remove_cast_shadow(mask: np.ndarray, rgb: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """Peel off the garment's cast shadow kept along the outline (a dark strip of floor under a hem).
+
+    A shadow on a coloured floor keeps the floor's hue and loses lightness. A pixel within 1.5 % of the
+    photo's size inside the outline, where the networks are not sure (support under 0.95), is shadow when
+    its hue (LAB a, b) is much nearer the floor's right outside than the garment's right inside (half the
+    angle or less, the two hues at least 40° apart and both clearly coloured) and it is darker than both
+    by 10 levels: a pixel mixing garment and floor at the outline is never darker than both. Only shadow
+    joined to the outside through shadow goes, in strips of at least 0.05 % of the garment (a few dark
+    pixels are the garment's own edge). A nearly colourless garment (a navy jacket on a pink floor) has no
+    hue to compare, so it is left alone. Measured on the 48 labelled photos: only the pink trousers on a
+    wooden floor changed (the dark strips under both hems gone). `support` is the networks' largest garment
+    probability.
+    """
+    if not mask.any():
+        return mask
+    m8 = mask.astype(np.uint8)
+    reach = max(3, round(0.015 * max(mask.shape)))
+    core = cv2.erode(m8, disk(reach)) > 0
+    rim = mask & ~core & (support < 0.95)
+    outside = (cv2.dilate(m8, disk(3 * reach)) > 0) & ~(cv2.dilate(m8, disk(2)) > 0)
+    if not rim.any() or outside.sum() < 200 or core.sum() < 200:
+        return mask
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32) - (0, 128, 128)
+
+    def near(where: np.ndarray) -> np.ndarray:
+        weight = cv2.GaussianBlur(where.astype(np.float32), (0, 0), 2 * reach)
+        total = cv2.GaussianBlur(lab * where[..., None], (0, 0), 2 * reach)
+        return total / np.maximum(weight, 1e-3)[..., None]
+
+    floor, garment = near(outside), near(core)
+
+    def angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        cos = (u * v).sum(-1) / np.maximum(np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1), 1e-3)
+        return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+    hue, floor_hue, garment_hue = lab[..., 1:], floor[..., 1:], garment[..., 1:]
+    chroma = [np.linalg.norm(h, axis=-1) for h in (hue, floor_hue, garment_hue)]
+    coloured = (chroma[0] >= 6) & (chroma[1] >= 15) & (chroma[2] >= 12)
+    apart = angle(floor_hue, garment_hue) >= 40
+    floor_like = angle(hue, floor_hue) <= 0.5 * angle(hue, garment_hue)
+    darker = lab[..., 0] < np.minimum(floor[..., 0], garment[..., 0]) - 10
+    shadow = rim & coloured & apart & floor_like & darker
+    if not shadow.any():
+        return mask
+    _, labels = cv2.connectedComponents((shadow | ~mask).astype(np.uint8), connectivity=4)
+    outer = np.unique(labels[~mask])
+    shadow &= np.isin(labels, outer[outer > 0])
+    # A cast shadow is a strip, not a few dark pixels of the garment's own edge.
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(shadow.astype(np.uint8), connectivity=8)
+    strips = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= 0.0005 * mask.sum()) + 1
+    if not len(strips):
+        return mask
+    peeled = keep_big_components(mask & ~np.isin(labels, strips), min_fraction=0.2)
+    return peeled if peeled.any() else mask
+
+
 def enclosed(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, label: int) -> bool:
     """Is the connected region `label` (of `labels`, with its `stats`) surrounded by the garment: more than
     85 % of a 4 px ring around it inside `mask`? Background seen through a gap is; a light stripe or a patch

@@ -146,6 +146,7 @@ def segment_work(
     mask = matte.fill_holes(mask, fused)
     mask = matte.open_background_gaps(mask, dist)
     mask = matte.open_enclosed_gaps(mask, work, support)
+    mask = matte.remove_cast_shadow(mask, work, support)
     lap("clean-up")
     if not mask.any():
         mask = fused > 0.5

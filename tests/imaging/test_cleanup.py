@@ -314,3 +314,27 @@ def test_a_cuff_coloured_like_the_floor_at_a_sleeve_end_is_not_a_pocket():
     image[cuff] = textured((210, 195, 175), seed=2)[cuff]
     support = (tee & ~cuff).astype(np.float32)  # the networks missed the cuff
     assert (matte.open_enclosed_gaps(tee, image, support) == tee).all()
+
+
+def test_a_cast_shadow_under_the_hem_is_peeled_off():
+    image = textured((200, 150, 70), grain=15)  # a honey-coloured wooden floor
+    leg = np.zeros((640, 480), bool)
+    leg[150:450, 140:340] = True
+    image[leg] = textured((170, 110, 140), seed=1)[leg]  # pink trousers
+    shadow = np.zeros_like(leg)
+    shadow[450:458, 140:340] = True
+    image[shadow] = textured((90, 60, 20), seed=2, grain=8)[shadow]  # the floor in the leg's shadow
+    support = cv2.GaussianBlur(leg.astype(np.float32), (0, 0), 4)
+    peeled = matte.remove_cast_shadow(leg | shadow, image, support)
+    assert (peeled & shadow).sum() < 0.2 * shadow.sum()
+    assert (leg & ~peeled).sum() < 0.01 * leg.sum()
+
+
+def test_the_dark_edge_of_a_colourless_garment_on_a_coloured_floor_is_not_a_shadow():
+    image = textured((200, 120, 130), grain=10)  # a pink floor
+    jacket = np.zeros((640, 480), bool)
+    jacket[150:450, 140:340] = True
+    image[jacket] = textured((35, 38, 50), seed=1, grain=6)[jacket]  # navy, nearly colourless
+    image[440:450, 140:340] = (40, 25, 30)  # its cuff in shade, tinted by the floor
+    support = cv2.GaussianBlur(jacket.astype(np.float32), (0, 0), 4)
+    assert (matte.remove_cast_shadow(jacket, image, support) == jacket).all()

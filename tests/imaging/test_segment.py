@@ -190,3 +190,11 @@ def test_a_white_side_stripe_on_a_white_floor_is_kept(garments):
     image = garment(garments, "shorts_3646d5d0.jpg")
     mask = full_frame_mask(segment(image, threads=2), image.size)
     assert mask[200, 105] and mask[240, 95]  # the left stripe (punched out as a "gap" before)
+
+
+@pytest.mark.slow
+def test_the_shadow_under_the_trouser_hems_is_removed(garments):
+    image = garment(garments, "pants_137ef939.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert not mask[443, 120] and not mask[451, 300]  # the dark floor right under both hems
+    assert mask[430, 120] and mask[440, 290]  # the hems themselves stay
