@@ -338,3 +338,16 @@ def test_the_dark_edge_of_a_colourless_garment_on_a_coloured_floor_is_not_a_shad
     image[440:450, 140:340] = (40, 25, 30)  # its cuff in shade, tinted by the floor
     support = cv2.GaussianBlur(jacket.astype(np.float32), (0, 0), 4)
     assert (matte.remove_cast_shadow(jacket, image, support) == jacket).all()
+
+
+def test_an_enclosed_patch_every_other_witness_calls_garment_stays():
+    image = textured((205, 190, 170))  # beige tiles
+    garment = tee_mask()
+    image[garment] = textured((30, 30, 45), seed=1)[garment]  # a navy jacket
+    lining = np.zeros_like(garment)
+    cv2.ellipse(lining.view(np.uint8), (240, 180), (30, 50), 0, 0, 360, 1, -1)
+    image[lining] = textured((200, 185, 160), seed=2)[lining]  # its beige lining inside the collar
+    support = garment.astype(np.float32)
+    assert (matte.open_enclosed_gaps(garment, image, support) & lining).sum() < 0.2 * lining.sum()
+    vouched = matte.open_enclosed_gaps(garment, image, support, sure=lining)
+    assert (vouched == garment).all()  # every network and the border colours call the lining garment

@@ -198,3 +198,11 @@ def test_the_shadow_under_the_trouser_hems_is_removed(garments):
     mask = full_frame_mask(segment(image, threads=2), image.size)
     assert not mask[443, 120] and not mask[451, 300]  # the dark floor right under both hems
     assert mask[430, 120] and mask[440, 290]  # the hems themselves stay
+
+
+@pytest.mark.slow
+def test_a_check_lining_coloured_like_the_floor_stays_in_the_collar(garments, full_network):
+    image = garment(garments, "outwear_60e4697b.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert mask[150:200, 200:230].all()  # the beige check lining (punched out as a "gap" before)
+    assert not mask[350, 300]  # the tile seen between the right sleeve and the body still goes
