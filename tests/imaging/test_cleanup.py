@@ -351,3 +351,80 @@ def test_on_a_busy_grey_carpet_fibre_mixed_edge_pixels_are_choked():
     assert (plain[:, 240:243] == 1.0).all()  # a grey floor alone is not enough: a lining may match it
     assert 0.3 < np.median(busy[:, 240:243]) < 0.85
     assert (busy[:, :230] == 1.0).all()
+
+
+def test_a_light_stripe_along_the_side_is_not_a_gap_for_the_border_colours_either():
+    image = floor()
+    garment = tee_mask()
+    image[garment] = (30, 30, 40)
+    stripe = garment & (np.arange(480) < 160)[None, :] & (np.arange(640) > 260)[:, None]
+    image[stripe] = (205, 190, 170)  # a white side stripe of black shorts on a white floor
+    assert (matte.open_background_gaps(garment, matte.background_distance(image)) == garment).all()
+
+
+def legs_mask() -> np.ndarray:
+    """Trousers: two legs from one waistband, the gap between them open at the bottom (apex at y = 260)."""
+    mask = np.zeros((640, 480), np.uint8)
+    cv2.fillPoly(mask, [np.array([(140, 100), (240, 100), (240, 260), (200, 580), (120, 580)])], 1)
+    cv2.fillPoly(mask, [np.array([(240, 100), (340, 100), (360, 580), (280, 580), (240, 260)])], 1)
+    return mask > 0
+
+
+def test_floor_kept_at_the_top_of_the_gap_between_the_legs_is_removed():
+    image = textured((190, 150, 80), grain=20)  # a wooden floor
+    trousers = legs_mask()
+    image[trousers] = textured((150, 100, 120), seed=1)[trousers]
+    apex = np.zeros_like(trousers)
+    cv2.fillPoly(apex.view(np.uint8), [np.array([(240, 262), (228, 330), (252, 330)])], 1)
+    apex &= ~trousers
+    support = trousers.astype(np.float32)  # both networks see the gap; GrabCut closed its narrow top
+    opened = matte.open_enclosed_gaps(trousers | apex, image, support)
+    assert (opened & apex).sum() < 0.2 * apex.sum()
+    assert (trousers & ~opened).sum() < 0.01 * trousers.sum()
+
+
+def test_a_cuff_coloured_like_the_floor_at_a_sleeve_end_is_not_a_pocket():
+    image = textured((205, 190, 170))
+    tee = tee_mask()
+    image[tee] = textured((30, 30, 40), seed=1)[tee]
+    cuff = tee & (np.arange(480) > 385)[None, :]
+    image[cuff] = textured((210, 195, 175), seed=2)[cuff]
+    support = (tee & ~cuff).astype(np.float32)  # the networks missed the cuff
+    assert (matte.open_enclosed_gaps(tee, image, support) == tee).all()
+
+
+def test_a_cast_shadow_under_the_hem_is_peeled_off():
+    image = textured((200, 150, 70), grain=15)  # a honey-coloured wooden floor
+    leg = np.zeros((640, 480), bool)
+    leg[150:450, 140:340] = True
+    image[leg] = textured((170, 110, 140), seed=1)[leg]  # pink trousers
+    shadow = np.zeros_like(leg)
+    shadow[450:458, 140:340] = True
+    image[shadow] = textured((90, 60, 20), seed=2, grain=8)[shadow]  # the floor in the leg's shadow
+    support = cv2.GaussianBlur(leg.astype(np.float32), (0, 0), 4)
+    peeled = matte.remove_cast_shadow(leg | shadow, image, support)
+    assert (peeled & shadow).sum() < 0.2 * shadow.sum()
+    assert (leg & ~peeled).sum() < 0.01 * leg.sum()
+
+
+def test_the_dark_edge_of_a_colourless_garment_on_a_coloured_floor_is_not_a_shadow():
+    image = textured((200, 120, 130), grain=10)  # a pink floor
+    jacket = np.zeros((640, 480), bool)
+    jacket[150:450, 140:340] = True
+    image[jacket] = textured((35, 38, 50), seed=1, grain=6)[jacket]  # navy, nearly colourless
+    image[440:450, 140:340] = (40, 25, 30)  # its cuff in shade, tinted by the floor
+    support = cv2.GaussianBlur(jacket.astype(np.float32), (0, 0), 4)
+    assert (matte.remove_cast_shadow(jacket, image, support) == jacket).all()
+
+
+def test_an_enclosed_patch_every_other_witness_calls_garment_stays():
+    image = textured((205, 190, 170))  # beige tiles
+    garment = tee_mask()
+    image[garment] = textured((30, 30, 45), seed=1)[garment]  # a navy jacket
+    lining = np.zeros_like(garment)
+    cv2.ellipse(lining.view(np.uint8), (240, 180), (30, 50), 0, 0, 360, 1, -1)
+    image[lining] = textured((200, 185, 160), seed=2)[lining]  # its beige lining inside the collar
+    support = garment.astype(np.float32)
+    assert (matte.open_enclosed_gaps(garment, image, support) & lining).sum() < 0.2 * lining.sum()
+    vouched = matte.open_enclosed_gaps(garment, image, support, sure=lining)
+    assert (vouched == garment).all()  # every network and the border colours call the lining garment

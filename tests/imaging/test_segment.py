@@ -249,3 +249,34 @@ def test_the_clips_a_pair_of_jeans_hangs_from_are_cut_and_the_waistband_stays(ga
     )  # 116 and 36 clip pixels kept before
     assert mask[35, 100:150].all() and mask[35, 180:320].all()  # the waistband at both corners
     assert cutout.needs_review  # the clips' jaws on the waistband are left
+
+
+@pytest.mark.slow
+def test_the_floor_at_the_top_of_the_gap_between_trouser_legs_is_removed(garments):
+    image = garment(garments, "pants_137ef939.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert not mask[235, 201] and not mask[245, 201]  # the floor in the gap's narrow top
+    assert mask[300, 150] and mask[300, 250] and mask[200, 201]  # both legs and the crotch stay
+
+
+@pytest.mark.slow
+def test_a_white_side_stripe_on_a_white_floor_is_kept(garments):
+    image = garment(garments, "shorts_3646d5d0.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert mask[200, 105] and mask[240, 95]  # the left stripe (punched out as a "gap" before)
+
+
+@pytest.mark.slow
+def test_the_shadow_under_the_trouser_hems_is_removed(garments):
+    image = garment(garments, "pants_137ef939.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert not mask[443, 120] and not mask[451, 300]  # the dark floor right under both hems
+    assert mask[430, 120] and mask[440, 290]  # the hems themselves stay
+
+
+@pytest.mark.slow
+def test_a_check_lining_coloured_like_the_floor_stays_in_the_collar(garments, full_network):
+    image = garment(garments, "outwear_60e4697b.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert mask[150:200, 200:230].all()  # the beige check lining (punched out as a "gap" before)
+    assert not mask[350, 300]  # the tile seen between the right sleeve and the body still goes
