@@ -19,6 +19,7 @@ THROWN_AWAY = "a large part the networks saw as garment was removed"
 OUTLINE = "the outline differs from the networks' (a part cut off, or background or a hanger left on)"
 HANGER = "something like a hanger or hook sticks up above the garment"
 HANGER_REMOVED = "a hanger or hook was cut off the top: check the neckline for what is left of it"
+CLIPS_REMOVED = "hanger clips were cut off the top edge: check it for what is left of their jaws"
 EDGE = "garment touches the photo's edge (it may be cut off)"
 BUSY = "busy background (rug, carpet, pattern) along the outline: check the edge for bits of it"
 MOTIF = "the cutout may be only a print, not the whole garment"
@@ -33,6 +34,7 @@ class Evidence:
     mask: np.ndarray  # the final garment mask (bool)
     before_hanger: np.ndarray  # the mask before hanger removal
     remnant: np.ndarray  # what was taken off as the rest of a cut hanger (its bar inside the neckline)
+    clips: np.ndarray  # what was taken off as hanger clips on the top edge
     fused: np.ndarray  # fused garment probability (float32 0..1)
     dist: np.ndarray  # background_distance: how unlike the border colours each pixel is
     probs: dict[str, np.ndarray]  # network name → probability
@@ -51,6 +53,9 @@ def judge(e: Evidence) -> tuple[float, tuple[str, ...]]:
         # A hook was cut and nothing of its bar found: the bar may still be in the neckline, coloured like
         # the garment. Said too when what is left still sticks up.
         warnings.append(HANGER_REMOVED)
+    if e.clips.any():
+        # Only the part above the waistband is cut; the jaws gripping it are garment-shaped and may stay.
+        warnings.append(CLIPS_REMOVED)
     if touches_edge(e.mask):
         warnings.append(EDGE)
     if background_texture(e) > 15:

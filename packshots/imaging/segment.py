@@ -152,7 +152,9 @@ def segment_work(
     before_remnant = mask
     mask = matte.remove_hanger_remnant(mask, before_hanger, work, support)
     remnant = before_remnant & ~mask
+    before_clips = mask
     mask = matte.remove_clips(mask)
+    clips = before_clips & ~mask
     lap("clean-up")
     if not mask.any():
         mask = fused > 0.5
@@ -164,6 +166,7 @@ def segment_work(
         mask=mask,
         before_hanger=before_hanger,
         remnant=remnant,
+        clips=clips,
         fused=fused,
         dist=dist,
         probs=probs,

@@ -28,6 +28,7 @@ def evidence(
         mask=mask,
         before_hanger=mask if before_hanger is None else before_hanger,
         remnant=np.zeros_like(mask) if remnant is None else remnant,
+        clips=np.zeros_like(mask),
         fused=fused,
         dist=matte.background_distance(image),
         probs=probs,
