@@ -161,7 +161,7 @@ def test_the_floor_seen_between_sleeves_and_body_is_removed(garments, full_netwo
 @pytest.mark.slow
 def test_a_tee_on_a_shag_carpet_has_a_clean_outline_not_wisps(garments):
     cutout = segment(garment(garments, "t-shirt_00d9cc6e.jpg"), threads=2)
-    assert review.BUSY in cutout.warnings
+    assert review.BUSY not in cutout.warnings  # nothing of the carpet is left: not sent to review for it
     contours, _ = cv2.findContours(
         (cutout.alpha > 127).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE
     )
