@@ -249,3 +249,12 @@ def test_the_clips_a_pair_of_jeans_hangs_from_are_cut_and_the_waistband_stays(ga
     )  # 116 and 36 clip pixels kept before
     assert mask[35, 100:150].all() and mask[35, 180:320].all()  # the waistband at both corners
     assert cutout.needs_review  # the clips' jaws on the waistband are left
+
+
+@pytest.mark.slow
+def test_on_a_rug_only_cutouts_with_rug_bits_left_are_sent_to_review(garments, full_network):
+    # The warning once fired on every busy background; now on what the final outline still shows of it.
+    flecks = segment(garment(garments, "skirt_567298c6.jpg"), threads=2)  # red rug flecks at the sides
+    assert review.BUSY in flecks.warnings
+    clean = segment(garment(garments, "skirt_29a50158.jpg"), threads=2)  # a navy skirt on grey shag
+    assert review.BUSY not in clean.warnings
