@@ -539,18 +539,12 @@ def trim_background_rim(
     """
     if not mask.any():
         return mask
-    m8 = mask.astype(np.uint8)
     reach = max(3, round(depth * max(mask.shape)))
-    outside = (cv2.dilate(m8, disk(reach)) > 0) & ~(cv2.dilate(m8, disk(2)) > 0)  # past the mixed pixels
-    core = cv2.erode(m8, disk(reach)) > 0
-    rim = mask & ~core & (support < 0.8)
-    if outside.sum() < 200 or core.sum() < 200 or not rim.any():
+    rim = mask & ~(cv2.erode(mask.astype(np.uint8), disk(reach)) > 0) & (support < 0.8)
+    found = rim_colour_distances(mask, rgb, rim, depth=depth)
+    if found is None:
         return mask
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
-    lab[..., 0] *= 0.5  # shading varies along an outline more than hue
-    ys, xs = nonzero(rim)
-    background = _local_cluster_distance(lab, outside, ys, xs, radius=2 * reach)
-    garment = _local_cluster_distance(lab, core, ys, xs, radius=2 * reach)
+    ys, xs, background, garment = found
     alike = (background < 5.0) & (garment > (1 + 2 * support[ys, xs]) * background)
     bits = np.zeros_like(mask)
     bits[ys[alike], xs[alike]] = True
@@ -558,6 +552,31 @@ def trim_background_rim(
     outer = np.unique(labels[~mask])
     out = keep_big_components(mask & ~(bits & np.isin(labels, outer[outer > 0])), min_fraction=0.2)
     return out if out.any() else mask
+
+
+def rim_colour_distances(
+    mask: np.ndarray, rgb: np.ndarray, where: np.ndarray, *, depth: float = 0.03
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """How far the `where` pixels (near the outline) are from the local background and the local garment.
+
+    The background is a band just outside the mask (past the mixed pixels), the garment the mask's core (the
+    mask eroded by `depth`, a share of the photo's size); both are k-means clusters in LAB with lightness
+    weighed half, each counting only near where it occurs (see `_local_cluster_distance`). Returns the
+    pixels' coordinates and the two distances in cluster spreads, or None when either side has too few
+    pixels to model or `where` is empty.
+    """
+    m8 = mask.astype(np.uint8)
+    reach = max(3, round(depth * max(mask.shape)))
+    outside = (cv2.dilate(m8, disk(reach)) > 0) & ~(cv2.dilate(m8, disk(2)) > 0)  # past the mixed pixels
+    core = cv2.erode(m8, disk(reach)) > 0
+    if outside.sum() < 200 or core.sum() < 200 or not where.any():
+        return None
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 0] *= 0.5  # shading varies along an outline more than hue
+    ys, xs = nonzero(where)
+    background = _local_cluster_distance(lab, outside, ys, xs, radius=2 * reach)
+    garment = _local_cluster_distance(lab, core, ys, xs, radius=2 * reach)
+    return ys, xs, background, garment
 
 
 def _local_cluster_distance(

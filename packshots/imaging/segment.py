@@ -176,8 +176,8 @@ def segment_work(
 
     # On a rug or shag carpet the guided filter snaps the edge to the fibres (wisps along the outline): there
     # the outline is the mask's, rid of the rug bits along it, smoothed, and only blurred up to full size.
-    # After the review: what is left may still need a look, so the warning stays.
-    busy = review.BUSY in warnings
+    # Whether bits of the rug are still left is judged on the final matte (below).
+    busy = review.busy_background(evidence)
     if busy:
         mask = matte.smooth_outline(matte.trim_background_rim(mask, work, support))
     y0, y1, x0, x1 = matte.bounding_box(mask, pad=max(2, round(0.02 * max(work.shape[:2]))))
@@ -191,6 +191,10 @@ def segment_work(
     lap("edge choke")
     rgb = matte.decontaminate(crop, alpha)
     lap("decontaminate")
+    left = busy and review.rim_leftovers(work, _at_work_size(alpha, work.shape[:2], (y0, y1, x0, x1)))
+    if left > review.LEFTOVERS:
+        warnings += (review.BUSY,)
+        confidence = max(0.0, round(confidence - review.PER_WARNING, 3))
     alpha8 = cv2.convertScaleAbs(alpha, alpha=255)  # rounds like np.round, one pass instead of three
     release_memory()  # before the caller composes outputs: the networks' and full-size temporaries are gone
     lap("alpha to uint8")
@@ -203,6 +207,15 @@ def segment_work(
         box=(fx0, fy0, fx1 - fx0, fy1 - fy0),
         warnings=warnings,
     )
+
+
+def _at_work_size(alpha: np.ndarray, shape: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray:
+    """The crop's matte (float 0..1) back on the working image: resized to the crop's box there (`box`:
+    y0, y1, x0, x1 at working size), zero outside it."""
+    y0, y1, x0, x1 = box
+    out = np.zeros(shape, np.float32)
+    out[y0:y1, x0:x1] = cv2.resize(alpha, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+    return out
 
 
 def _empty_cutout(full: np.ndarray) -> Cutout:

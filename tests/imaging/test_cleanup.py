@@ -181,11 +181,28 @@ def test_review_names_a_large_sure_region_thrown_away():
     assert review.THROWN_AWAY in review.judge(evidence(lost, fused=mask.astype(np.float32)))[1]
 
 
-def test_review_names_a_busy_background_along_the_outline():
+def shag_rug_tee() -> tuple[np.ndarray, np.ndarray]:
     image = np.random.default_rng(1).integers(60, 200, (640, 480, 3), dtype=np.uint8)  # a shag rug
     mask = tee_mask()
     image[mask] = (40, 70, 160)
-    assert review.BUSY in review.judge(evidence(mask, image=image))[1]
+    return image, mask
+
+
+def test_review_tells_a_busy_background_along_the_outline():
+    image, mask = shag_rug_tee()
+    assert review.busy_background(evidence(mask, image=image))
+    assert not review.busy_background(evidence(mask))  # a plain floor
+
+
+def test_on_a_busy_background_only_a_rim_with_something_left_is_sent_to_review():
+    image, mask = shag_rug_tee()
+    clean = mask.astype(np.float32)
+    assert review.rim_leftovers(image, clean) < review.LEFTOVERS
+    fringe = (cv2.dilate(mask.astype(np.uint8), matte.disk(2)) > 0) & (np.arange(480) > 240)  # rug bits kept
+    assert review.rim_leftovers(image, (mask | fringe).astype(np.float32)) > review.LEFTOVERS
+    notched = mask.copy()
+    notched[::6, 250:] &= cv2.erode(mask.astype(np.uint8), matte.disk(2))[::6, 250:] > 0  # a ragged side
+    assert review.rim_leftovers(image, notched.astype(np.float32)) > review.LEFTOVERS
 
 
 def test_review_names_a_cutout_that_is_only_the_print():
