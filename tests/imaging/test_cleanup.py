@@ -351,3 +351,26 @@ def test_on_a_busy_grey_carpet_fibre_mixed_edge_pixels_are_choked():
     assert (plain[:, 240:243] == 1.0).all()  # a grey floor alone is not enough: a lining may match it
     assert 0.3 < np.median(busy[:, 240:243]) < 0.85
     assert (busy[:, :230] == 1.0).all()
+
+
+def test_a_stand_up_collar_is_kept_but_a_hook_or_the_wall_around_one_is_cut():
+    mask = tee_mask()
+    collar = np.zeros_like(mask)
+    # Solid, 45 px wide (0.2 of the body): as narrow as a hook with the wall smeared around it.
+    collar[60:101, 218:263] = True
+    image = floor()
+    image[mask | collar] = (40, 70, 160)
+    support = (mask | collar).astype(np.float32)
+    dist = matte.background_distance(image)
+    assert not matte.remove_hanger(mask | collar, dist)[:95].any()  # the shape alone looks like a hook
+    kept = matte.remove_hanger(mask | collar, dist, image, support)
+    assert (kept == (mask | collar)).all()
+    wall = image.copy()
+    wall[collar & ~mask] = floor()[0, 0]  # the wall the networks drew around a hook
+    assert not matte.remove_hanger(mask | collar, matte.background_distance(wall), wall, support)[:95].any()
+    hook = np.zeros_like(mask)
+    hook[40:101, 236:244] = True  # an 8 px wire coloured like the garment
+    image = floor()
+    image[mask | hook] = (40, 70, 160)
+    support = (mask | hook).astype(np.float32)
+    assert not matte.remove_hanger(mask | hook, matte.background_distance(image), image, support)[:95].any()

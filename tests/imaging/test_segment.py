@@ -105,6 +105,17 @@ def test_a_hook_above_a_hanging_shirt_is_cut_off_and_said_so(garments, full_netw
 
 
 @pytest.mark.slow
+def test_a_stand_up_collar_is_not_taken_for_a_hook(garments, full_network):
+    # A black jacket lying on a red floor, no hanger: its collar (0.2 of the body's width) was cut flat
+    # (top at y=68) and the cutout sent to review for a hanger.
+    image = garment(garments, "outwear_43ab8ef1.jpg")
+    cutout = segment(image, threads=2)
+    top = cutout.box[1] + np.flatnonzero((cutout.alpha > 127).any(1))[0]
+    assert top < 50
+    assert review.HANGER_REMOVED not in cutout.warnings and review.HANGER not in cutout.warnings
+
+
+@pytest.mark.slow
 def test_a_garment_cut_by_the_photo_edge_is_flagged(garments):
     cutout = segment(garment(garments, "t-shirt_0b20fabe.jpg"), threads=2)
     assert cutout.needs_review and any("photo's edge" in w for w in cutout.warnings)
