@@ -298,7 +298,8 @@ def remove_clips(mask: np.ndarray) -> np.ndarray:
     waistband, too far apart for `remove_hanger` (it sees the wide waistband between them). A spike here is
     a part of the top 15 % no wider than 8 % of the garment (a horizontal opening takes it off), taller than
     it is wide, 2-6 % of the garment's height tall, with nothing of the garment above it and ending on the
-    wide part below. Straps are longer (13-15 % on the labelled photos), collars and shoulders wider.
+    wide part below. Straps are longer (13-15 % on the labelled photos), collars and shoulders wider. The
+    narrow slivers within 2 px of a spike (edge pixels of the same clip the opening split off) go with it.
     """
     rows = np.flatnonzero(mask.any(1))
     if not len(rows):
@@ -321,7 +322,13 @@ def remove_clips(mask: np.ndarray) -> np.ndarray:
             and not mask[:y, x : x + w].any()
         ):
             spikes.append(label)
-    return keep_big_components(mask & ~np.isin(labels, spikes), min_fraction=0.2) if spikes else mask
+    if not spikes:
+        return mask
+    # Slivers of the clip beside a spike (a column of edge pixels the opening split off) go with it.
+    clips = np.isin(labels, spikes)
+    beside = np.unique(labels[(cv2.dilate(clips.astype(np.uint8), disk(2)) > 0) & narrow])
+    clips |= np.isin(labels, beside[beside > 0])
+    return keep_big_components(mask & ~clips, min_fraction=0.2)
 
 
 def _joined(parts: np.ndarray, seed: np.ndarray) -> np.ndarray:

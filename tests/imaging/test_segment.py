@@ -272,5 +272,6 @@ def test_the_clips_a_pair_of_jeans_hangs_from_are_cut_and_the_waistband_stays(ga
     assert (
         not mask[9:24, 300:322].any() and not mask[10:24, 134:148].any()
     )  # 116 and 36 clip pixels kept before
+    assert not mask[18:26, 143:148].any()  # a sliver of the left clip beside it (3 pixels) went too
     assert mask[35, 100:150].all() and mask[35, 180:320].all()  # the waistband at both corners
     assert cutout.needs_review  # the clips' jaws on the waistband are left
