@@ -204,9 +204,11 @@ def grow_by_colour(rgb: np.ndarray, mask: np.ndarray, *, reach: float = 0.12, ro
     return mask
 
 
-def remove_hanger(mask: np.ndarray, dist: np.ndarray) -> np.ndarray:
+def remove_hanger(
+    mask: np.ndarray, dist: np.ndarray, rgb: np.ndarray | None = None, support: np.ndarray | None = None
+) -> np.ndarray:
     """Cut a hook or hanger top that sticks up out of the garment (see `hanger_rows`)."""
-    rows = hanger_rows(mask, dist)
+    rows = hanger_rows(mask, dist, rgb, support)
     if not rows:
         return mask
     out = mask.copy()
@@ -228,10 +230,14 @@ def remove_hanger_remnant(
     pixels unlike both the body and the background around the garment; a hook coloured like the garment
     gives no sample) or like that background (the wall seen around the bar), also when joined to the stump
     only across a hole the cut opens (the window between a hanger's two bars); (2) a bar coloured like the
-    garment, left as a thin strip between the open top and a neckline opened below it (`_thin_bars`).
-    Measured on the 48 labelled photos: the orange bar and the wall around it go from a lime dress's
-    neckline, the dark bar and the strip of back collar above it from a checked shirt's collar, the dark bar
-    and the wall above it from a striped sweater's collar; the other 45 cutouts are unchanged.
+    garment, left as a thin strip between the open top and a neckline opened below it (`_thin_bars`);
+    (3) a bar lying on the garment's top edge, coloured like the hook but near the garment's colours too (a
+    black bar on a navy hood): the band along the outline 1.5 % of the garment's height deep where colours
+    are like the hook's and nearer them than the garment's. Measured on the 48 labelled photos: the orange
+    bar and the wall around it go from a lime dress's neckline, the dark bar and the strip of back collar
+    above it from a checked shirt's collar, the dark bar and the wall above it from a striped sweater's
+    collar, the black bar from a navy hood's top (kind 3; on the others it takes 0-31 edge pixels); the other
+    44 cutouts are unchanged.
     """
     rows = np.flatnonzero(mask.any(1))
     if not len(rows):
@@ -260,8 +266,11 @@ def remove_hanger_remnant(
     local = distance(lab[around], 5)
     hook = stump & (local > 2.5) & (garment > 3.0)
     like = local < 1.5
+    hooklike = np.zeros_like(mask)
     if hook.sum() >= 20:
-        like |= distance(lab[hook], 2) < 2.0
+        hook_distance = distance(lab[hook], 2)
+        like |= hook_distance < 2.0
+        hooklike = (hook_distance < 2.0) & (hook_distance < garment)
     coloured = (cv2.erode(mask.astype(np.uint8), disk(2)) > 0) & like & (garment > 3.0)
     coloured[top + height // 4 :] = False
     coloured = cv2.morphologyEx(coloured.astype(np.uint8), cv2.MORPH_OPEN, disk(1)) > 0
@@ -270,6 +279,11 @@ def remove_hanger_remnant(
     # so along their edges is hanger too.
     remnant |= _joined(coloured, stump | remnant | _joined(_holes(mask), remnant))
     remnant |= _thin_bars(mask & ~remnant, stump | remnant, top + height // 4, height)
+    # (3) A bar lying on the garment's top edge (on a hood between its two sides), coloured like the hook and
+    # the garment both: the band along the outline, nearer the hook's colours than the garment's.
+    edge = mask & ~(cv2.erode(mask.astype(np.uint8), disk(max(2, round(0.015 * height)))) > 0)
+    edge[top + height // 4 :] = False
+    remnant |= _joined(edge & hooklike, stump | remnant)
     if not remnant.any():
         return mask
     # Grow over the soft transition to the garment: every pixel unlike the garment's body.
@@ -284,7 +298,8 @@ def remove_clips(mask: np.ndarray) -> np.ndarray:
     waistband, too far apart for `remove_hanger` (it sees the wide waistband between them). A spike here is
     a part of the top 15 % no wider than 8 % of the garment (a horizontal opening takes it off), taller than
     it is wide, 2-6 % of the garment's height tall, with nothing of the garment above it and ending on the
-    wide part below. Straps are longer (13-15 % on the labelled photos), collars and shoulders wider.
+    wide part below. Straps are longer (13-15 % on the labelled photos), collars and shoulders wider. The
+    narrow slivers within 2 px of a spike (edge pixels of the same clip the opening split off) go with it.
     """
     rows = np.flatnonzero(mask.any(1))
     if not len(rows):
@@ -307,7 +322,13 @@ def remove_clips(mask: np.ndarray) -> np.ndarray:
             and not mask[:y, x : x + w].any()
         ):
             spikes.append(label)
-    return keep_big_components(mask & ~np.isin(labels, spikes), min_fraction=0.2) if spikes else mask
+    if not spikes:
+        return mask
+    # Slivers of the clip beside a spike (a column of edge pixels the opening split off) go with it.
+    clips = np.isin(labels, spikes)
+    beside = np.unique(labels[(cv2.dilate(clips.astype(np.uint8), disk(2)) > 0) & narrow])
+    clips |= np.isin(labels, beside[beside > 0])
+    return keep_big_components(mask & ~clips, min_fraction=0.2)
 
 
 def _joined(parts: np.ndarray, seed: np.ndarray) -> np.ndarray:
@@ -339,13 +360,20 @@ def _thin_bars(mask: np.ndarray, seed: np.ndarray, bottom: int, height: int) -> 
     return np.isin(labels, bars)
 
 
-def hanger_rows(mask: np.ndarray, dist: np.ndarray) -> int:
+def hanger_rows(
+    mask: np.ndarray, dist: np.ndarray, rgb: np.ndarray | None = None, support: np.ndarray | None = None
+) -> int:
     """How many rows at the top of the mask are a hook or hanger top; 0 when there is none.
 
     Walks down from the top row while rows are narrow (under a quarter of the garment's width, or under
     0.4 of it and mostly background-coloured: a thin wire plus the wall the networks smeared around it),
     within the top quarter of the garment. Two straps far apart span wide, so they stay. The pointed top
     of a garment lying askew loses a few rows too: too few to see, measured on the labelled photos.
+
+    A stand-up collar or the corner of a garment lying askew can be as narrow as a hook with the wall
+    smeared around it (0.2 of the body's width). Given the photo (`rgb`) and the networks' largest garment
+    probability (`support`), a top tall enough to count as a hook (`HANGER_CUT`) stays when it looks like
+    garment (`_garment_top`).
     """
     if not mask.any():
         return 0
@@ -358,6 +386,11 @@ def hanger_rows(mask: np.ndarray, dist: np.ndarray) -> int:
         y += 1
     if y == limit or y - top < max(3, 0.02 * height):
         return 0
+    if rgb is not None and support is not None and y - top >= HANGER_CUT * height:
+        part = mask.copy()
+        part[y:] = False
+        if _garment_top(part, mask, rgb, support, body):
+            return 0
     return int(y - top)
 
 
@@ -365,6 +398,39 @@ def _hanger_like(row: np.ndarray, dist: np.ndarray, span: int, body: float) -> b
     if not row.any():
         return True
     return span < 0.25 * body or (span < 0.4 * body and (dist[row] < 1.5).mean() > 0.4)
+
+
+def _garment_top(
+    part: np.ndarray, mask: np.ndarray, rgb: np.ndarray, support: np.ndarray, body: float
+) -> bool:
+    """Is `part`, the top of `mask` that `hanger_rows` walked down, garment (a collar, a corner) rather
+    than a hook? Garment is solid and coloured like the garment's body: at least half of it survives an
+    opening with a disk 4 % of the `body` width across (twice a hook's wire), at least half of its pixels
+    are within 2 spreads of a colour of the body (below its top third), and under a quarter within 1.5 of a
+    colour of the background around the garment. A hook is a wire or a loop with the wall seen through it,
+    or has its own colour, or is the wall the networks smeared around it. Measured on the 7 labelled photos
+    with a top that tall: a stand-up collar, a jacket's collar and the waistband corner of a skirt lying
+    askew are solid (0.93-0.99 survive) and garment-coloured (0.62-0.84; wall-coloured 0-0.13) and now stay;
+    the four hooks are thin (0.04-0.26 survive: 0.18 for a grey hook on a grey jacket, coloured like it),
+    coloured unlike the garment (0.00-0.17) or wall-coloured (0.42). The other 41 cutouts are unchanged.
+    """
+    solid = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, disk(max(1, round(0.02 * body)))) > 0
+    if (solid & part).sum() < 0.5 * part.sum():
+        return False
+    rows = np.flatnonzero(mask.any(1))
+    top, height = rows[0], rows[-1] - rows[0] + 1
+    core = mask.copy()
+    core[: top + round(height / 3)] = False
+    core = cv2.erode(core.astype(np.uint8), disk(3)) > 0
+    around = _surroundings(mask, support)
+    if core.sum() < 200 or around.sum() < 200:
+        return False
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 0] *= 0.6  # lighting varies across a garment and a wall: weigh lightness less
+    pixels = lab[part][None]
+    garment = _cluster_distance(pixels, lab[core], 6)
+    wall = _cluster_distance(pixels, lab[around], 5)
+    return (garment < 2.0).mean() >= 0.5 and (wall < 1.5).mean() < 0.25
 
 
 def remove_thin_parts(mask: np.ndarray) -> np.ndarray:

@@ -171,7 +171,8 @@ def _perimeter(mask: np.ndarray) -> float:
 
 def hanger_left(e: Evidence) -> bool:
     """Is there still a hook or hanger top on the final mask (removal gave up)?"""
-    return matte.hanger_rows(e.mask, e.dist) > 0
+    support = np.max(list(e.probs.values()), axis=0)
+    return matte.hanger_rows(e.mask, e.dist, e.work, support) > 0
 
 
 def touches_edge(mask: np.ndarray) -> bool:

@@ -140,7 +140,7 @@ def segment_work(
     mask = matte.recover_on_saturated_background(mask, work, support)
     mask = matte.recover_surrounding(mask, dist)
     before_hanger = mask
-    mask = matte.remove_hanger(mask, dist)
+    mask = matte.remove_hanger(mask, dist, work, support)
     nets = [p > 0.5 for p in probs.values()]
     if len(nets) > 1 and min(matte.iou(a, b) for a in nets for b in nets) < review.AGREE:
         mask = matte.grow_by_colour(work, mask)  # after the hook is cut: nothing is added above its stump

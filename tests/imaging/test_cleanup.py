@@ -446,3 +446,26 @@ def test_an_enclosed_patch_every_other_witness_calls_garment_stays():
     assert (matte.open_enclosed_gaps(garment, image, support) & lining).sum() < 0.2 * lining.sum()
     vouched = matte.open_enclosed_gaps(garment, image, support, sure=lining)
     assert (vouched == garment).all()  # every network and the border colours call the lining garment
+
+
+def test_a_stand_up_collar_is_kept_but_a_hook_or_the_wall_around_one_is_cut():
+    mask = tee_mask()
+    collar = np.zeros_like(mask)
+    # Solid, 45 px wide (0.2 of the body): as narrow as a hook with the wall smeared around it.
+    collar[60:101, 218:263] = True
+    image = floor()
+    image[mask | collar] = (40, 70, 160)
+    support = (mask | collar).astype(np.float32)
+    dist = matte.background_distance(image)
+    assert not matte.remove_hanger(mask | collar, dist)[:95].any()  # the shape alone looks like a hook
+    kept = matte.remove_hanger(mask | collar, dist, image, support)
+    assert (kept == (mask | collar)).all()
+    wall = image.copy()
+    wall[collar & ~mask] = floor()[0, 0]  # the wall the networks drew around a hook
+    assert not matte.remove_hanger(mask | collar, matte.background_distance(wall), wall, support)[:95].any()
+    hook = np.zeros_like(mask)
+    hook[40:101, 236:244] = True  # an 8 px wire coloured like the garment
+    image = floor()
+    image[mask | hook] = (40, 70, 160)
+    support = (mask | hook).astype(np.float32)
+    assert not matte.remove_hanger(mask | hook, matte.background_distance(image), image, support)[:95].any()

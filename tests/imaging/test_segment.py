@@ -105,6 +105,17 @@ def test_a_hook_above_a_hanging_shirt_is_cut_off_and_said_so(garments, full_netw
 
 
 @pytest.mark.slow
+def test_a_stand_up_collar_is_not_taken_for_a_hook(garments, full_network):
+    # A black jacket lying on a red floor, no hanger: its collar (0.2 of the body's width) was cut flat
+    # (top at y=68) and the cutout sent to review for a hanger.
+    image = garment(garments, "outwear_43ab8ef1.jpg")
+    cutout = segment(image, threads=2)
+    top = cutout.box[1] + np.flatnonzero((cutout.alpha > 127).any(1))[0]
+    assert top < 50
+    assert review.HANGER_REMOVED not in cutout.warnings and review.HANGER not in cutout.warnings
+
+
+@pytest.mark.slow
 def test_a_garment_cut_by_the_photo_edge_is_flagged(garments):
     cutout = segment(garment(garments, "t-shirt_0b20fabe.jpg"), threads=2)
     assert cutout.needs_review and any("photo's edge" in w for w in cutout.warnings)
@@ -240,6 +251,20 @@ def test_a_dark_hanger_bar_at_a_shirt_collar_goes_but_the_label_below_stays(garm
 
 
 @pytest.mark.slow
+def test_a_black_hanger_bar_on_a_navy_hoods_top_goes(garments, full_network):
+    # Coloured like the hook and near the navy's colours too: 200 black pixels of it were kept at the hood's
+    # top (the hook was cut, nothing of the bar found, and the cutout sent to review for it).
+    image = garment(garments, "outwear_01420fed.jpg")
+    cutout = segment(image, threads=2)
+    mask = full_frame_mask(cutout, image.size)
+    rgb = np.asarray(image).astype(int)
+    black = (rgb.max(2) < 80) & (rgb[..., 2] - rgb[..., 0] < 15)
+    assert (black & mask)[100:118, 175:230].sum() < 150
+    assert mask[125, 150:260].mean() > 0.95  # the hood below it stays
+    assert review.HANGER_REMOVED not in cutout.warnings
+
+
+@pytest.mark.slow
 def test_the_clips_a_pair_of_jeans_hangs_from_are_cut_and_the_waistband_stays(garments, full_network):
     image = garment(garments, "pants_030a5708.jpg")
     cutout = segment(image, threads=2)
@@ -247,6 +272,7 @@ def test_the_clips_a_pair_of_jeans_hangs_from_are_cut_and_the_waistband_stays(ga
     assert (
         not mask[9:24, 300:322].any() and not mask[10:24, 134:148].any()
     )  # 116 and 36 clip pixels kept before
+    assert not mask[18:26, 143:148].any()  # a sliver of the left clip beside it (3 pixels) went too
     assert mask[35, 100:150].all() and mask[35, 180:320].all()  # the waistband at both corners
     assert review.CLIPS_REMOVED in cutout.warnings  # the clips' jaws on the waistband are left
 
