@@ -175,11 +175,13 @@ def segment_work(
     lap("review signals")
 
     # On a rug or shag carpet the guided filter snaps the edge to the fibres (wisps along the outline): there
-    # the outline is the mask's, rid of the rug bits along it, smoothed, and only blurred up to full size.
+    # the outline is the mask's, rid of the rug bits along it, moved to where the colours change, smoothed,
+    # and only blurred up to full size.
     # Whether bits of the rug are still left is judged on the final matte (below).
     busy = review.busy_background(evidence)
     if busy:
-        mask = matte.smooth_outline(matte.trim_background_rim(mask, work, support))
+        mask = matte.trim_background_rim(mask, work, support)
+        mask = matte.smooth_outline(matte.snap_to_colour_edge(mask, work))
     y0, y1, x0, x1 = matte.bounding_box(mask, pad=max(2, round(0.02 * max(work.shape[:2]))))
     fy0, fy1, fx0, fx1 = (min(round(v * scale), lim) for v, lim in ((y0, h), (y1, h), (x0, w), (x1, w)))
     soft = cv2.GaussianBlur(mask[y0:y1, x0:x1].astype(np.float32), (0, 0), 0.7)

@@ -371,6 +371,43 @@ def test_on_a_busy_grey_carpet_fibre_mixed_edge_pixels_are_choked():
     assert (busy[:, :230] == 1.0).all()
 
 
+def test_on_a_busy_background_the_choke_never_punches_a_notch_into_the_outline():
+    image = textured((200, 185, 150), grain=25)  # a beige rug
+    image[:, :240] = textured((30, 45, 80), seed=1)[:, :240]  # dark denim on the left
+    image[:, 238:243] = (185, 190, 200)  # its light stitched edge, nearer the rug's colour than the denim's
+    alpha = np.zeros((640, 480), np.float32)
+    alpha[:, :243] = 1.0
+    busy = matte.choke_background_edge(image, alpha, any_colour=True)
+    assert busy[:, 238:243].min() >= 0.5  # at most half transparent, never a hole
+    assert busy[:, 238:243].mean() < 0.9  # but still choked, so decontaminate can clean its colour
+
+
+def test_a_ragged_outline_on_shag_carpet_is_snapped_to_the_garment_edge():
+    image = textured((185, 185, 180), grain=30)  # a light grey shag carpet
+    tee = tee_mask()
+    image[tee] = textured((220, 40, 75), seed=1)[tee]  # a red tee
+    ragged = tee.copy()
+    for y in range(240, 530, 4):
+        ragged[y : y + 2, 336:341] = False  # notches nibbled into the right side
+        ragged[y + 2, 341:345] = True  # and carpet fibres stuck to it
+    snapped = matte.snap_to_colour_edge(ragged, image)
+    side = np.zeros_like(tee)
+    side[240:530, 320:360] = True
+    assert ((ragged ^ tee) & side).sum() > 400
+    assert ((snapped ^ tee) & side).sum() < 0.25 * ((ragged ^ tee) & side).sum()  # 1018 → 191 px
+    assert (tee & ~snapped).sum() < 0.005 * tee.sum()  # nothing else of the tee lost
+
+
+def test_snapping_keeps_a_part_coloured_like_neither_the_garment_nor_the_carpet():
+    image = textured((185, 185, 180), grain=30)
+    tee = tee_mask()
+    image[tee] = textured((220, 40, 75), seed=1)[tee]
+    hem = tee & (np.arange(640) > 515)[:, None]
+    image[hem] = textured((40, 120, 60), seed=2)[hem]  # a green hem band: the evidence leans neither way
+    snapped = matte.snap_to_colour_edge(tee, image)
+    assert (hem & ~snapped).sum() < 0.05 * hem.sum()
+
+
 def test_a_light_stripe_along_the_side_is_not_a_gap_for_the_border_colours_either():
     image = floor()
     garment = tee_mask()
