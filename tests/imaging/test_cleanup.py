@@ -181,6 +181,19 @@ def test_review_names_a_large_sure_region_thrown_away():
     assert review.THROWN_AWAY in review.judge(evidence(lost, fused=mask.astype(np.float32)))[1]
 
 
+def test_review_names_a_part_one_network_saw_that_the_mask_cuts_through():
+    tee = tee_mask()
+    cuff = np.zeros_like(tee)
+    cuff[540:580, 200:280] = True  # a band below the hem only the big network sees
+    probs = {"u2net": (tee | cuff).astype(np.float32), "u2netp": tee.astype(np.float32)}
+    half = cuff.copy()
+    half[:, 240:] = False
+    assert review.SPLIT in review.judge(evidence(tee | half, probs=probs))[1]
+    # Taken whole or dropped whole, it was decided: no warning.
+    assert review.SPLIT not in review.judge(evidence(tee | cuff, probs=probs))[1]
+    assert review.SPLIT not in review.judge(evidence(tee, probs=probs))[1]
+
+
 def shag_rug_tee() -> tuple[np.ndarray, np.ndarray]:
     image = np.random.default_rng(1).integers(60, 200, (640, 480, 3), dtype=np.uint8)  # a shag rug
     mask = tee_mask()
