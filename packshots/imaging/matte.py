@@ -16,6 +16,9 @@ GROW_BUDGET = 10_000
 DECIDED = 0.5
 # Share of the garment's height a cut hook must reach to count as one (fewer rows are a pointed top).
 HANGER_CUT = 0.04
+# How far off the line from the local background colour to the garment's an edge pixel may lie, as a share of
+# that line's length, and still be bounded by `choke_background_edge` as a mix of the two.
+MIX_SPREAD = 0.5
 
 
 def disk(radius: int) -> np.ndarray:
@@ -1013,11 +1016,19 @@ def choke_background_edge(rgb: np.ndarray, alpha: np.ndarray, *, any_colour: boo
     # einsum: numpy's sum over a length-3 axis is several times slower on half a million pixels
     length2 = np.einsum("ij,ij->i", line, line)
     share = np.einsum("ij,ij->i", image - background, line) / np.maximum(length2, 1.0)
+    # A pixel lighter than both colours and far off the line between them is no mix of the two: it is the
+    # garment's own highlight (a white collar rim against the wood floor, lighter than the collar's grey
+    # shade: its share came out near 0 and the rim went). A darker one is kept bounded (a cast shadow left
+    # at a hem), and so is any on a busy background (light rug fibres).
+    off = image - background - share[:, None] * line
+    far = np.einsum("ij,ij->i", off, off) > MIX_SPREAD**2 * length2
+    lighter = image.mean(1) > np.maximum(background.mean(1), garment.mean(1))
+    mixed = ~(far & lighter) | any_colour
     # Only against a coloured background (red bedspread, pink sheet): that is where a fringe shows, and a
     # garment part that happens to match a grey or beige floor (a collar lining) must not fade; unless the
     # background is busy (`any_colour`).
     chroma = background.max(1) - background.min(1)
-    applies = (length2 > 40.0**2) & ((chroma > 40) | any_colour)
+    applies = (length2 > 40.0**2) & ((chroma > 40) | any_colour) & mixed
     out = alpha.copy()
     bound = np.where(applies, np.minimum(np.clip(share, 0, 1), 0.985), 1.0)
     out[ys, xs] = np.minimum(alpha[ys, xs], bound)

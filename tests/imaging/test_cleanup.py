@@ -371,6 +371,19 @@ def test_on_a_busy_grey_carpet_fibre_mixed_edge_pixels_are_choked():
     assert (busy[:, :230] == 1.0).all()
 
 
+def test_a_garments_light_rim_is_not_choked_but_a_dark_line_still_is():
+    image = floor((211, 198, 170), (100, 100))  # a light wooden floor
+    image[:, 50:] = (172, 172, 170)  # a white collar's grey shade on the right half
+    image[50:, 50:52] = (223, 219, 208)  # its rim, lighter than floor and shade: no mix of the two
+    image[:30, 50:52] = (190, 170, 110)  # a dark floor-hued line: darker than both, still bounded
+    alpha = np.zeros((100, 100), np.float32)
+    alpha[:, 50:] = 1.0
+    alpha[:, 50:52] = 0.75  # the outline's pixels after edge refinement
+    choked = matte.choke_background_edge(image, alpha)
+    assert (choked[50:, 50:52] == 0.75).all()  # was 0: its share of the way to the grey is below 0
+    assert (choked[:30, 50:52] < 0.72).all()
+
+
 def test_a_light_stripe_along_the_side_is_not_a_gap_for_the_border_colours_either():
     image = floor()
     garment = tee_mask()

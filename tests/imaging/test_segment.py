@@ -315,3 +315,12 @@ def test_on_a_rug_only_cutouts_with_rug_bits_left_are_sent_to_review(garments, f
     assert review.BUSY in flecks.warnings
     clean = segment(garment(garments, "skirt_29a50158.jpg"), threads=2)  # a navy skirt on grey shag
     assert review.BUSY not in clean.warnings
+
+
+@pytest.mark.slow
+def test_a_white_shirts_collar_keeps_its_light_top_rim_on_a_wooden_floor(garments, full_network):
+    image = garment(garments, "shirt_10cb59c5.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert mask[4:6, 166:171].all()  # the rim, lighter than floor and collar both (choked to a notch before)
+    assert mask[8:10, 150:155].all()
+    assert not mask[:2, 140:185].any()  # the floor above it stays out
