@@ -284,6 +284,21 @@ def test_colourless_parts_lost_on_a_saturated_background_come_back():
     assert (grown & ~tee).sum() < 0.01 * tee.sum()
 
 
+def test_a_colourless_cuff_beyond_a_fold_lit_by_the_bedspread_comes_back_joined():
+    image = textured((170, 30, 40))  # a red bedspread
+    tee = tee_mask()
+    image[tee] = textured((235, 235, 230), seed=1)[tee]
+    fold = tee & (np.arange(480) >= 110)[None, :] & (np.arange(480) < 112)[None, :]
+    image[fold] = (225, 170, 170)  # a fold across the left sleeve, lit by the bedspread
+    found = tee.copy()
+    found[:300] = False  # both networks lost the shoulders and sleeves
+    cuff = tee & (np.arange(480) < 105)[None, :]  # the left sleeve's end, beyond the fold
+    grown = matte.recover_on_saturated_background(found, image, found.astype(np.float32))
+    assert (grown & cuff).sum() > 0.9 * cuff.sum()
+    assert cv2.connectedComponents(grown.astype(np.uint8))[0] == 2  # one garment: the cuff is not a fragment
+    assert (grown & ~tee).sum() < 0.01 * tee.sum()
+
+
 def test_a_coloured_garment_on_a_saturated_background_is_not_grown():
     image = textured((170, 30, 40))
     tee = tee_mask()
