@@ -297,6 +297,21 @@ def test_colourless_parts_lost_on_a_saturated_background_come_back():
     assert (grown & ~tee).sum() < 0.01 * tee.sum()
 
 
+def test_a_colourless_cuff_beyond_a_fold_lit_by_the_bedspread_comes_back_joined():
+    image = textured((170, 30, 40))  # a red bedspread
+    tee = tee_mask()
+    image[tee] = textured((235, 235, 230), seed=1)[tee]
+    fold = tee & (np.arange(480) >= 110)[None, :] & (np.arange(480) < 112)[None, :]
+    image[fold] = (225, 170, 170)  # a fold across the left sleeve, lit by the bedspread
+    found = tee.copy()
+    found[:300] = False  # both networks lost the shoulders and sleeves
+    cuff = tee & (np.arange(480) < 105)[None, :]  # the left sleeve's end, beyond the fold
+    grown = matte.recover_on_saturated_background(found, image, found.astype(np.float32))
+    assert (grown & cuff).sum() > 0.9 * cuff.sum()
+    assert cv2.connectedComponents(grown.astype(np.uint8))[0] == 2  # one garment: the cuff is not a fragment
+    assert (grown & ~tee).sum() < 0.01 * tee.sum()
+
+
 def test_a_coloured_garment_on_a_saturated_background_is_not_grown():
     image = textured((170, 30, 40))
     tee = tee_mask()
@@ -419,6 +434,19 @@ def test_snapping_keeps_a_part_coloured_like_neither_the_garment_nor_the_carpet(
     image[hem] = textured((40, 120, 60), seed=2)[hem]  # a green hem band: the evidence leans neither way
     snapped = matte.snap_to_colour_edge(tee, image)
     assert (hem & ~snapped).sum() < 0.05 * hem.sum()
+
+
+def test_a_garments_light_rim_is_not_choked_but_a_dark_line_still_is():
+    image = floor((211, 198, 170), (100, 100))  # a light wooden floor
+    image[:, 50:] = (172, 172, 170)  # a white collar's grey shade on the right half
+    image[50:, 50:52] = (223, 219, 208)  # its rim, lighter than floor and shade: no mix of the two
+    image[:30, 50:52] = (190, 170, 110)  # a dark floor-hued line: darker than both, still bounded
+    alpha = np.zeros((100, 100), np.float32)
+    alpha[:, 50:] = 1.0
+    alpha[:, 50:52] = 0.75  # the outline's pixels after edge refinement
+    choked = matte.choke_background_edge(image, alpha)
+    assert (choked[50:, 50:52] == 0.75).all()  # was 0: its share of the way to the grey is below 0
+    assert (choked[:30, 50:52] < 0.72).all()
 
 
 def test_a_light_stripe_along_the_side_is_not_a_gap_for_the_border_colours_either():

@@ -365,3 +365,20 @@ def test_on_a_rug_the_outline_is_smooth_and_the_waistband_edge_whole(garments, f
     side = full_frame_mask(segment(tee, threads=2), tee.size)
     xs = np.array([np.flatnonzero(side[y])[-1] for y in range(240, 420)])
     assert np.abs(np.diff(xs)).sum() < 25  # the right side below the sleeve: 39 px of steps when ragged
+
+
+@pytest.mark.slow
+def test_a_white_shirts_collar_keeps_its_light_top_rim_on_a_wooden_floor(garments, full_network):
+    image = garment(garments, "shirt_10cb59c5.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert mask[4:6, 166:171].all()  # the rim, lighter than floor and collar both (choked to a notch before)
+    assert mask[8:10, 150:155].all()
+    assert not mask[:2, 140:185].any()  # the floor above it stays out
+
+
+@pytest.mark.slow
+def test_a_dresss_cuff_beyond_a_fold_lit_by_the_bedspread_is_kept(garments, full_network):
+    image = garment(garments, "dress_04f0b07f.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert mask[260:267, 15:60].all()  # the left cuff (lost below y ≈ 240 before)
+    assert not mask[284:300, 0:80].any() and not mask[250:290, 70:80].any()  # the bedspread around it
