@@ -19,6 +19,8 @@ HANGER_CUT = 0.04
 # How far off the line from the local background colour to the garment's an edge pixel may lie, as a share of
 # that line's length, and still be bounded by `choke_background_edge` as a mix of the two.
 MIX_SPREAD = 0.5
+# A shorter cut after which `remove_hanger_remnant` still looks for a hanger's rest (not on the top edge).
+SHORT_HANGER_CUT = 0.03
 
 
 def disk(radius: int) -> np.ndarray:
@@ -242,7 +244,11 @@ def remove_hanger_remnant(
     garment probability.
 
     Only after a real hook was cut (at least `HANGER_CUT` of the garment's height: a few rows are only a
-    pointed top or strap ends), and only in the garment's top quarter, in parts joined to the hook's stump:
+    pointed top or strap ends; from `SHORT_HANGER_CUT` on, kinds 1-2 below are looked for too, but the
+    hook's colours are not taken for kind 3, which on a garment's own corner finds its blurred edge: a
+    pale hanger in a red coat's neckline whose wire the networks missed above it was cut only 3.3 % deep,
+    the corner of a skirt cut 3.7 % keeps its edge), and only in the garment's top quarter, in parts
+    joined to the hook's stump:
     a bar runs on from where the hook was cut, a label or a collar lower down is not joined to it. Two kinds
     of part go: (1) coloured unlike the garment's body (below its top third) and like the hook (the stump's
     pixels unlike both the body and the background around the garment; a hook coloured like the garment
@@ -254,8 +260,9 @@ def remove_hanger_remnant(
     are like the hook's and nearer them than the garment's. Measured on the 48 labelled photos: the orange
     bar and the wall around it go from a lime dress's neckline, the dark bar and the strip of back collar
     above it from a checked shirt's collar, the dark bar and the wall above it from a striped sweater's
-    collar, the black bar from a navy hood's top (kind 3; on the others it takes 0-31 edge pixels); the other
-    44 cutouts are unchanged.
+    collar, the black bar from a navy hood's top (kind 3; on the others it takes 0-31 edge pixels), the pale
+    hanger and the wall between a red coat's collar points (a shorter cut); the other 43 cutouts are
+    unchanged.
     """
     rows = np.flatnonzero(mask.any(1))
     if not len(rows):
@@ -263,7 +270,8 @@ def remove_hanger_remnant(
     top, height = rows[0], rows[-1] - rows[0] + 1
     stump = before_hanger & ~mask
     stump[top:] = False
-    if stump.any(1).sum() < HANGER_CUT * height:
+    cut = stump.any(1).sum()
+    if cut < SHORT_HANGER_CUT * height:
         return mask
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
     lab[..., 0] *= 0.6  # lighting varies across a garment and a wall: weigh lightness less
@@ -288,7 +296,8 @@ def remove_hanger_remnant(
     if hook.sum() >= 20:
         hook_distance = distance(lab[hook], 2)
         like |= hook_distance < 2.0
-        hooklike = (hook_distance < 2.0) & (hook_distance < garment)
+        if cut >= HANGER_CUT * height:
+            hooklike = (hook_distance < 2.0) & (hook_distance < garment)
     coloured = (cv2.erode(mask.astype(np.uint8), disk(2)) > 0) & like & (garment > 3.0)
     coloured[top + height // 4 :] = False
     coloured = cv2.morphologyEx(coloured.astype(np.uint8), cv2.MORPH_OPEN, disk(1)) > 0
@@ -304,8 +313,10 @@ def remove_hanger_remnant(
     remnant |= _joined(edge & hooklike, stump | remnant)
     if not remnant.any():
         return mask
-    # Grow over the soft transition to the garment: every pixel unlike the garment's body.
-    remnant |= (cv2.dilate(remnant.astype(np.uint8), disk(2)) > 0) & (garment > 3.0)
+    # Grow over the soft transition to the garment: every pixel unlike the garment's body, up to 6 px (a pale
+    # hanger's arm blurred into a red collar is a few pixels wide: 2 px left flecks of it).
+    for _ in range(3):
+        remnant |= (cv2.dilate(remnant.astype(np.uint8), disk(2)) > 0) & (garment > 3.0)
     return keep_big_components(mask & ~remnant, min_fraction=0.2)
 
 
