@@ -158,6 +158,15 @@ def test_review_names_a_garment_touching_the_photo_edge():
     assert review.EDGE in review.judge(evidence(mask))[1]
 
 
+def test_a_cuff_corner_cut_by_the_frame_is_named_but_a_few_pixels_of_fuzz_are_not():
+    cuff = tee_mask()
+    cuff[300:320, :30] = True  # 20 rows of a 640-row side (3 %): a straight cut on the packshot
+    assert review.EDGE in review.judge(evidence(cuff))[1]
+    fuzz = tee_mask()
+    fuzz[300:305, :30] = True  # 5 rows (0.8 %)
+    assert review.EDGE not in review.judge(evidence(fuzz))[1]
+
+
 def test_review_is_silent_on_a_clean_agreed_cutout():
     confidence, warnings = review.judge(evidence(tee_mask()))
     assert warnings == () and confidence > 0.9
