@@ -42,33 +42,56 @@ def grabcut_refine(rgb: np.ndarray, prob: np.ndarray, *, iterations: int = 3) ->
     # GrabCut is the slowest step: run it only on the box around the uncertain region, plus a margin
     # of background for its colour model.
     y0, y1, x0, x1 = bounding_box(maybe, pad=size // 20)
-    roi = seeds[y0:y1, x0:x1]
-    image = rgb[y0:y1, x0:x1]
-    # Its time grows with the undecided pixels (seconds when the networks disagree on half the photo):
-    # past a budget it runs on a smaller copy, and only its undecided pixels take the upscaled answer.
-    undecided = np.isin(roi, (cv2.GC_PR_FGD, cv2.GC_PR_BGD))
-    shrink = min(1.0, np.sqrt(GRABCUT_BUDGET / max(int(undecided.sum()), 1)))
-    small_size = (max(8, round(roi.shape[1] * shrink)), max(8, round(roi.shape[0] * shrink)))
-    small_roi = cv2.resize(roi, small_size, interpolation=cv2.INTER_NEAREST) if shrink < 1 else roi.copy()
+    mask = np.zeros(prob.shape, bool)
+    mask[y0:y1, x0:x1] = _grabcut(rgb[y0:y1, x0:x1], seeds[y0:y1, x0:x1], GRABCUT_BUDGET, iterations)
+    return mask
+
+
+def _grabcut(image: np.ndarray, seeds: np.ndarray, budget: int, iterations: int) -> np.ndarray:
+    """GrabCut's garment (bool) for `seeds` (GC_* labels) on `image`.
+
+    Its time grows with the undecided pixels (seconds when the networks disagree on half the photo): past
+    `budget` it runs on a smaller copy, and only the undecided pixels take the upscaled answer. That answer's
+    outline is made of steps as big as the copy's pixels (a ragged side, a collar's top cut flat), so it is
+    then decided again at full size, in a band that wide along it (`_settle_outline`).
+    """
+    undecided = np.isin(seeds, (cv2.GC_PR_FGD, cv2.GC_PR_BGD))
+    shrink = min(1.0, np.sqrt(budget / max(int(undecided.sum()), 1)))
+    small_size = (max(8, round(seeds.shape[1] * shrink)), max(8, round(seeds.shape[0] * shrink)))
+    small_seeds = (
+        cv2.resize(seeds, small_size, interpolation=cv2.INTER_NEAREST) if shrink < 1 else seeds.copy()
+    )
     small_image = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA) if shrink < 1 else image
+    garment = _run_grabcut(small_image, small_seeds, iterations).astype(np.float32)
+    if shrink == 1:
+        return garment > 0
+    garment = cv2.resize(garment, seeds.shape[::-1], interpolation=cv2.INTER_LINEAR)
+    decided = np.where(undecided, garment > 0.5, seeds == cv2.GC_FGD)
+    return _settle_outline(image, seeds, decided, width=int(np.ceil(1 / shrink)) + 1)
+
+
+def _settle_outline(image: np.ndarray, seeds: np.ndarray, mask: np.ndarray, *, width: int) -> np.ndarray:
+    """`mask` with its outline decided again by GrabCut at full size, within `width` px of it either side.
+
+    Only pixels `seeds` left undecided move; the rest of the mask is fixed, so the colour models see the
+    whole garment and its background, and the few undecided pixels cost about 0.2 CPU s a photo.
+    """
+    band = edge_band(mask, width) & np.isin(seeds, (cv2.GC_PR_FGD, cv2.GC_PR_BGD))
+    fine = np.where(mask, cv2.GC_FGD, cv2.GC_BGD).astype(np.uint8)
+    fine[band] = np.where(mask[band], cv2.GC_PR_FGD, cv2.GC_PR_BGD)
+    if not (fine == cv2.GC_FGD).any() or not (fine == cv2.GC_BGD).any():
+        return mask
+    return _run_grabcut(image, fine, 2)
+
+
+def _run_grabcut(image: np.ndarray, seeds: np.ndarray, iterations: int) -> np.ndarray:
+    """cv2.grabCut from the `seeds` mask (changed in place), seeded for repeatable output; the garment."""
     bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
     cv2.setRNGSeed(0)
     cv2.grabCut(
-        np.ascontiguousarray(small_image[..., ::-1]),
-        small_roi,
-        None,
-        bgd,
-        fgd,
-        iterations,
-        cv2.GC_INIT_WITH_MASK,
+        np.ascontiguousarray(image[..., ::-1]), seeds, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK
     )
-    garment = ((small_roi == cv2.GC_FGD) | (small_roi == cv2.GC_PR_FGD)).astype(np.float32)
-    if shrink < 1:
-        garment = cv2.resize(garment, roi.shape[::-1], interpolation=cv2.INTER_LINEAR)
-    decided = np.where(undecided, garment > 0.5, roi == cv2.GC_FGD)
-    mask = np.zeros(prob.shape, bool)
-    mask[y0:y1, x0:x1] = decided
-    return mask
+    return (seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)
 
 
 def fuse(probs: list[np.ndarray], dist: np.ndarray) -> np.ndarray:
@@ -201,22 +224,8 @@ def grow_by_colour(rgb: np.ndarray, mask: np.ndarray, *, reach: float = 0.12, ro
         # On the box around the band plus a margin of background, shrunk to a budget of undecided pixels
         # (the band is most of a 640 px photo: at full size a round cost 0.25 CPU s).
         y0, y1, x0, x1 = bounding_box(seeds != cv2.GC_BGD, pad=size // 20)
-        roi, image = seeds[y0:y1, x0:x1], rgb[y0:y1, x0:x1]
-        undecided = (roi == cv2.GC_PR_BGD) | (roi == cv2.GC_PR_FGD)
-        shrink = min(1.0, np.sqrt(GROW_BUDGET / max(int(undecided.sum()), 1)))
-        small = (max(8, round(roi.shape[1] * shrink)), max(8, round(roi.shape[0] * shrink)))
-        small_roi = cv2.resize(roi, small, interpolation=cv2.INTER_NEAREST) if shrink < 1 else roi.copy()
-        small_image = cv2.resize(image, small, interpolation=cv2.INTER_AREA) if shrink < 1 else image
-        bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
-        cv2.setRNGSeed(0)
-        cv2.grabCut(
-            np.ascontiguousarray(small_image[..., ::-1]), small_roi, None, bgd, fgd, 3, cv2.GC_INIT_WITH_MASK
-        )
-        garment = ((small_roi == cv2.GC_FGD) | (small_roi == cv2.GC_PR_FGD)).astype(np.float32)
-        if shrink < 1:
-            garment = cv2.resize(garment, roi.shape[::-1], interpolation=cv2.INTER_LINEAR)
         grown = np.zeros_like(mask)
-        grown[y0:y1, x0:x1] = np.where(undecided, garment > 0.5, roi == cv2.GC_FGD)
+        grown[y0:y1, x0:x1] = _grabcut(rgb[y0:y1, x0:x1], seeds[y0:y1, x0:x1], GROW_BUDGET, 3)
         grown = keep_big_components(grown, min_fraction=0.2)
         if (grown == mask).all():
             break
