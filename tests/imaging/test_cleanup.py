@@ -519,3 +519,38 @@ def test_a_stand_up_collar_is_kept_but_a_hook_or_the_wall_around_one_is_cut():
     image[mask | hook] = (40, 70, 160)
     support = (mask | hook).astype(np.float32)
     assert not matte.remove_hanger(mask | hook, matte.background_distance(image), image, support)[:95].any()
+
+
+def test_floor_at_the_top_of_a_leg_gap_only_one_network_sees_is_removed():
+    image = textured((190, 150, 80), grain=20)  # a wooden floor
+    trousers = legs_mask()
+    image[trousers] = textured((150, 100, 120), seed=1)[trousers]
+    apex = np.zeros_like(trousers)
+    cv2.fillPoly(apex.view(np.uint8), [np.array([(240, 262), (228, 330), (252, 330)])], 1)
+    apex &= ~trousers
+    support = (trousers | apex).astype(np.float32)  # one network takes the gap's top for garment...
+    least = trousers.astype(np.float32)  # ...the other sees the floor
+    assert matte.open_enclosed_gaps(trousers | apex, image, support)[apex].all()
+    opened = matte.open_enclosed_gaps(trousers | apex, image, support, least=least)
+    assert not (opened & apex).any()
+    assert (trousers & ~opened).sum() < 0.01 * trousers.sum()
+
+
+def test_a_part_of_the_garment_every_network_lost_is_not_taken_for_the_background_around_it():
+    image = textured((205, 190, 170))  # beige tiles
+    garment = tee_mask()
+    image[garment] = textured((40, 70, 160), seed=1)[garment]
+    gap = np.zeros_like(garment)
+    cv2.ellipse(gap.view(np.uint8), (240, 380), (25, 60), 0, 0, 360, 1, -1)
+    image[gap] = textured((205, 190, 170), seed=2)[gap]  # the tiles seen between sleeve and body
+    lost = (cv2.dilate(garment.astype(np.uint8), matte.disk(60)) > 0) & ~garment
+    lost &= (np.arange(640) > 250)[:, None]
+    image[lost] = textured((40, 70, 160), seed=3)[lost]  # the garment's lower part, lost by every network
+    support = garment.astype(np.float32)
+    sure = garment & ~gap
+    # The lost part fills 60 % of the band "around the garment": the garment looked like its background.
+    assert matte.open_enclosed_gaps(garment, image, support, sure=sure)[gap].all()
+    border = matte.background_distance(image)
+    opened = matte.open_enclosed_gaps(garment, image, support, sure=sure, border=border)
+    assert not (opened & gap).any()
+    assert (garment & ~gap & ~opened).sum() < 0.01 * garment.sum()
