@@ -151,6 +151,7 @@ def segment_work(
         mask, work, support, sure=sure, least=np.min(list(probs.values()), axis=0), border=dist
     )
     mask = matte.remove_cast_shadow(mask, work, support)
+    mask = matte.remove_hairlines(mask, support, np.min(list(probs.values()), axis=0))
     before_remnant = mask
     mask = matte.remove_hanger_remnant(mask, before_hanger, work, support)
     remnant = before_remnant & ~mask

@@ -554,3 +554,18 @@ def test_a_part_of_the_garment_every_network_lost_is_not_taken_for_the_backgroun
     opened = matte.open_enclosed_gaps(garment, image, support, sure=sure, border=border)
     assert not (opened & gap).any()
     assert (garment & ~gap & ~opened).sum() < 0.01 * garment.sum()
+
+
+def test_a_grout_line_stuck_to_the_outline_is_cut_and_a_strap_kept():
+    skirt = np.zeros((640, 480), bool)
+    skirt[150:450, 140:340] = True
+    line = np.zeros_like(skirt)
+    for i in range(20):  # a 2 px diagonal grout line leaving the skirt's left side
+        line[300 - i, 138 - i : 140 - i] = True
+    support = np.where(line, 0.55, skirt.astype(np.float32))  # one network half sees the dark line
+    least = skirt.astype(np.float32)  # the other is sure it is background
+    cut = matte.remove_hairlines(skirt | line, support, least)
+    assert (cut & line).sum() < 0.2 * line.sum()  # a stub where it meets the side may stay
+    assert (cut & skirt).sum() == skirt.sum()
+    strap = matte.remove_hairlines(skirt | line, support, np.where(line, 0.35, least))
+    assert (strap & line).sum() == line.sum()  # neither network sure it is background: a strap stays

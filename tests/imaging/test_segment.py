@@ -339,6 +339,14 @@ def test_the_bed_sheet_at_the_top_of_a_sleeve_gap_is_removed(garments, full_netw
 
 
 @pytest.mark.slow
+def test_a_grout_line_at_a_skirts_side_is_cut_off(garments, full_network):
+    image = garment(garments, "skirt_c938f1ac.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert not mask[287, 50] and not mask[288, 51]  # the grout line, painted red before
+    assert mask[288, 60] and mask[300, 70]  # the skirt's side
+
+
+@pytest.mark.slow
 def test_a_white_side_stripe_on_a_white_floor_is_kept(garments):
     image = garment(garments, "shorts_3646d5d0.jpg")
     mask = full_frame_mask(segment(image, threads=2), image.size)
