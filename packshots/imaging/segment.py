@@ -147,8 +147,11 @@ def segment_work(
     mask = matte.fill_holes(mask, fused)
     mask = matte.open_background_gaps(mask, dist)
     sure = (np.min(list(probs.values()), axis=0) > 0.9) & (dist > 3.0)
-    mask = matte.open_enclosed_gaps(mask, work, support, sure=sure)
+    mask = matte.open_enclosed_gaps(
+        mask, work, support, sure=sure, least=np.min(list(probs.values()), axis=0), border=dist
+    )
     mask = matte.remove_cast_shadow(mask, work, support)
+    mask = matte.remove_hairlines(mask, support, np.min(list(probs.values()), axis=0))
     before_remnant = mask
     mask = matte.remove_hanger_remnant(mask, before_hanger, work, support)
     remnant = before_remnant & ~mask

@@ -590,3 +590,53 @@ def test_the_wall_in_a_neckline_goes_after_a_short_hook_cut_but_not_after_a_poin
     assert (remnant_after(15) & window).sum() > 0.8 * window.sum()
     assert not (remnant_after(15) & ~window).any()
     assert not remnant_after(11).any()  # 2.5 %: a pointed top or strap ends, not a hook
+
+
+def test_floor_at_the_top_of_a_leg_gap_only_one_network_sees_is_removed():
+    image = textured((190, 150, 80), grain=20)  # a wooden floor
+    trousers = legs_mask()
+    image[trousers] = textured((150, 100, 120), seed=1)[trousers]
+    apex = np.zeros_like(trousers)
+    cv2.fillPoly(apex.view(np.uint8), [np.array([(240, 262), (228, 330), (252, 330)])], 1)
+    apex &= ~trousers
+    support = (trousers | apex).astype(np.float32)  # one network takes the gap's top for garment...
+    least = trousers.astype(np.float32)  # ...the other sees the floor
+    assert matte.open_enclosed_gaps(trousers | apex, image, support)[apex].all()
+    opened = matte.open_enclosed_gaps(trousers | apex, image, support, least=least)
+    assert not (opened & apex).any()
+    assert (trousers & ~opened).sum() < 0.01 * trousers.sum()
+
+
+def test_a_part_of_the_garment_every_network_lost_is_not_taken_for_the_background_around_it():
+    image = textured((205, 190, 170))  # beige tiles
+    garment = tee_mask()
+    image[garment] = textured((40, 70, 160), seed=1)[garment]
+    gap = np.zeros_like(garment)
+    cv2.ellipse(gap.view(np.uint8), (240, 380), (25, 60), 0, 0, 360, 1, -1)
+    image[gap] = textured((205, 190, 170), seed=2)[gap]  # the tiles seen between sleeve and body
+    lost = (cv2.dilate(garment.astype(np.uint8), matte.disk(60)) > 0) & ~garment
+    lost &= (np.arange(640) > 250)[:, None]
+    image[lost] = textured((40, 70, 160), seed=3)[lost]  # the garment's lower part, lost by every network
+    support = garment.astype(np.float32)
+    sure = garment & ~gap
+    # The lost part fills 60 % of the band "around the garment": the garment looked like its background.
+    assert matte.open_enclosed_gaps(garment, image, support, sure=sure)[gap].all()
+    border = matte.background_distance(image)
+    opened = matte.open_enclosed_gaps(garment, image, support, sure=sure, border=border)
+    assert not (opened & gap).any()
+    assert (garment & ~gap & ~opened).sum() < 0.01 * garment.sum()
+
+
+def test_a_grout_line_stuck_to_the_outline_is_cut_and_a_strap_kept():
+    skirt = np.zeros((640, 480), bool)
+    skirt[150:450, 140:340] = True
+    line = np.zeros_like(skirt)
+    for i in range(20):  # a 2 px diagonal grout line leaving the skirt's left side
+        line[300 - i, 138 - i : 140 - i] = True
+    support = np.where(line, 0.55, skirt.astype(np.float32))  # one network half sees the dark line
+    least = skirt.astype(np.float32)  # the other is sure it is background
+    cut = matte.remove_hairlines(skirt | line, support, least)
+    assert (cut & line).sum() < 0.2 * line.sum()  # a stub where it meets the side may stay
+    assert (cut & skirt).sum() == skirt.sum()
+    strap = matte.remove_hairlines(skirt | line, support, np.where(line, 0.35, least))
+    assert (strap & line).sum() == line.sum()  # neither network sure it is background: a strap stays

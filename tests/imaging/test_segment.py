@@ -347,6 +347,31 @@ def test_the_floor_at_the_top_of_the_gap_between_trouser_legs_is_removed(garment
 
 
 @pytest.mark.slow
+def test_a_sofa_wedge_beside_a_sleeve_that_one_network_sees_is_removed(garments, full_network):
+    image = garment(garments, "longsleeve_16e5d441.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert not mask[240, 357] and not mask[260, 360] and not mask[280, 362]  # the brown sofa wedge
+    assert mask[250, 340] and mask[250, 380]  # the body and the sleeve either side of it
+    assert mask[142:190, 60:88].all()  # the orange flower on the other shoulder, coloured like the sofa
+
+
+@pytest.mark.slow
+def test_the_bed_sheet_at_the_top_of_a_sleeve_gap_is_removed(garments, full_network):
+    image = garment(garments, "shirt_29ecb21e.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert not mask[320, 77] and not mask[330, 77] and not mask[340, 75]  # the sheet one network saw
+    assert mask[330, 60] and mask[330, 95]  # the sleeve and the body either side
+
+
+@pytest.mark.slow
+def test_a_grout_line_at_a_skirts_side_is_cut_off(garments, full_network):
+    image = garment(garments, "skirt_c938f1ac.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert not mask[287, 50] and not mask[288, 51]  # the grout line, painted red before
+    assert mask[288, 60] and mask[300, 70]  # the skirt's side
+
+
+@pytest.mark.slow
 def test_a_white_side_stripe_on_a_white_floor_is_kept(garments):
     image = garment(garments, "shorts_3646d5d0.jpg")
     mask = full_frame_mask(segment(image, threads=2), image.size)
