@@ -145,6 +145,7 @@ def segment_work(
     if len(nets) > 1 and min(matte.iou(a, b) for a in nets for b in nets) < review.AGREE:
         mask = matte.grow_by_colour(work, mask)  # after the hook is cut: nothing is added above its stump
     mask = matte.fill_holes(mask, fused)
+    mask = matte.recover_cut_by_frame(mask, work, dist, support)  # after: the sofa it encloses is no hole
     mask = matte.open_background_gaps(mask, dist)
     sure = (np.min(list(probs.values()), axis=0) > 0.9) & (dist > 3.0)
     mask = matte.open_enclosed_gaps(

@@ -330,6 +330,42 @@ def test_a_coloured_garment_on_a_saturated_background_is_not_grown():
     assert (matte.recover_on_saturated_background(found, image, found.astype(np.float32)) == found).all()
 
 
+def sweatshirt_on_a_sofa() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A light-blue garment on a brown sofa whose left sleeve runs off the photo's left side: the image, the
+    garment, and the sleeve's lower part (which the networks lost)."""
+    image = textured((150, 100, 60))
+    garment = np.zeros((640, 480), np.uint8)
+    garment[120:540, 140:340] = 1
+    cv2.fillPoly(garment, [np.array([(140, 130), (140, 230), (0, 390), (0, 290)], np.int32)], 1)
+    garment = garment > 0
+    image[garment] = textured((150, 195, 205), seed=1)[garment]
+    lost = garment & (np.arange(480) < 90)[None, :]
+    return image, garment, lost
+
+
+def test_a_sleeve_running_off_the_photos_side_comes_back_where_the_networks_see_it_faintly():
+    image, garment, lost = sweatshirt_on_a_sofa()
+    found = garment & ~lost
+    support = np.where(lost, 0.2, found.astype(np.float32)).astype(np.float32)
+    grown = matte.recover_cut_by_frame(found, image, matte.background_distance(image), support)
+    assert (grown & lost).sum() > 0.95 * lost.sum()
+    assert (grown & ~garment).sum() < 0.01 * garment.sum()
+
+
+def test_a_part_the_networks_give_nothing_or_one_running_out_of_the_top_is_not_brought_back():
+    image, garment, lost = sweatshirt_on_a_sofa()
+    found = garment & ~lost
+    dist = matte.background_distance(image)
+    nothing = found.astype(np.float32)  # garment-coloured, but no network sees it
+    assert (matte.recover_cut_by_frame(found, image, dist, nothing) == found).all()
+    hook = np.zeros_like(garment)
+    hook[0:120, 230:250] = True  # coloured like the garment, running out of the top: a hanger's hook
+    image[hook] = image[garment][: hook.sum()]
+    support = np.where(hook, 0.5, found.astype(np.float32)).astype(np.float32)
+    grown = matte.recover_cut_by_frame(found, image, matte.background_distance(image), support)
+    assert not (grown & hook).any()
+
+
 def test_a_smoothed_outline_loses_its_wisps_and_keeps_the_garment():
     garment = tee_mask()
     wisps = garment.copy()
