@@ -153,6 +153,7 @@ def segment_work(
     )
     mask = matte.remove_cast_shadow(mask, work, support)
     mask = matte.remove_hairlines(mask, support, np.min(list(probs.values()), axis=0))
+    mask = matte.remove_unseen_stubs(mask, support)
     before_remnant = mask
     mask = matte.remove_hanger_remnant(mask, before_hanger, work, support)
     remnant = before_remnant & ~mask

@@ -676,3 +676,17 @@ def test_a_grout_line_stuck_to_the_outline_is_cut_and_a_strap_kept():
     assert (cut & skirt).sum() == skirt.sum()
     strap = matte.remove_hairlines(skirt | line, support, np.where(line, 0.35, least))
     assert (strap & line).sum() == line.sum()  # neither network sure it is background: a strap stays
+
+
+def test_a_stub_both_networks_call_background_is_cut_off_and_a_strap_one_sees_kept():
+    tee = np.zeros((640, 480), bool)
+    tee[150:450, 140:340] = True
+    stub = np.zeros_like(tee)
+    stub[300:310, 340:356] = True  # a 10 px bar of the bedspread sticking out of the right side
+    support = np.where(stub, 0.05, tee.astype(np.float32))
+    support[300:310, 338:343] = 0.4  # its root, where the networks' edge blurs
+    cut = matte.remove_unseen_stubs(tee | stub, support)
+    assert not (cut & stub).any()
+    assert (tee & ~cut).sum() < 40  # at most the root in the side
+    strap = matte.remove_unseen_stubs(tee | stub, np.where(stub, 0.6, support))
+    assert (strap & stub).sum() == stub.sum()  # one network sees it: a strap stays

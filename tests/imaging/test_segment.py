@@ -442,3 +442,11 @@ def test_a_sleeve_running_off_the_photos_side_is_kept_and_the_sofa_beside_it_lef
     mask = full_frame_mask(segment(image, threads=2), image.size)
     assert mask[300:380, 3:30].mean() > 0.97  # the sleeve
     assert not mask[255:290, 44:56].any()  # the sofa between the sleeve and the body
+
+
+@pytest.mark.slow
+def test_a_bar_of_bedspread_at_a_tees_side_both_networks_call_background_is_cut_off(garments, full_network):
+    image = garment(garments, "t-shirt_0b20fabe.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert not mask[378:388, 375:385].any()  # the dark red bar of the pattern sticking out of the right side
+    assert mask[378:388, 355:365].all()  # the tee's side it sticks out of
