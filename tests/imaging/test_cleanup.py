@@ -535,6 +535,22 @@ def test_floor_kept_at_the_top_of_the_gap_between_the_legs_is_removed():
     assert (trousers & ~opened).sum() < 0.01 * trousers.sum()
 
 
+def test_shadowed_floor_both_networks_see_at_the_top_of_a_leg_gap_is_removed():
+    image = textured((215, 205, 190))  # lit tiles
+    trousers = legs_mask()
+    image[trousers] = textured((200, 50, 60), seed=1)[trousers]
+    apex = np.zeros_like(trousers)
+    cv2.fillPoly(apex.view(np.uint8), [np.array([(240, 262), (228, 330), (252, 330)])], 1)
+    apex &= ~trousers
+    image[apex] = textured((120, 80, 80), seed=2)[apex]  # the floor in the red trousers' shadow
+    support = trousers.astype(np.float32)  # both networks see the gap
+    opened = matte.open_enclosed_gaps(trousers | apex, image, support)
+    assert (opened & apex).sum() < 0.2 * apex.sum()
+    assert (trousers & ~opened).sum() < 0.01 * trousers.sum()
+    image[apex] = textured((185, 45, 55), seed=2)[apex]  # a fold of the garment the networks missed
+    assert (matte.open_enclosed_gaps(trousers | apex, image, support) & apex).sum() > 0.8 * apex.sum()
+
+
 def test_a_cuff_coloured_like_the_floor_at_a_sleeve_end_is_not_a_pocket():
     image = textured((205, 190, 170))
     tee = tee_mask()
