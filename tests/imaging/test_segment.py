@@ -347,7 +347,7 @@ def test_the_floor_at_the_top_of_the_gap_between_trouser_legs_is_removed(garment
 
 
 @pytest.mark.slow
-def test_shadowed_floor_both_networks_see_at_the_top_of_a_leg_gap_is_removed(garments):
+def test_shadowed_floor_both_networks_see_at_the_top_of_a_leg_gap_is_removed(garments, full_network):
     # Red rain trousers: the floor between the legs is in their shadow, unlike the lit tiles around them.
     image = garment(garments, "pants_303d4ddf.jpg")
     mask = full_frame_mask(segment(image, threads=2), image.size)
