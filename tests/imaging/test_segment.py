@@ -407,3 +407,15 @@ def test_a_dresss_cuff_beyond_a_fold_lit_by_the_bedspread_is_kept(garments, full
     mask = full_frame_mask(segment(image, threads=2), image.size)
     assert mask[260:267, 15:60].all()  # the left cuff (lost below y ≈ 240 before)
     assert not mask[284:300, 0:80].any() and not mask[250:290, 70:80].any()  # the bedspread around it
+
+
+@pytest.mark.slow
+def test_black_stripes_at_a_sleeves_edge_and_a_fold_at_a_hem_are_not_choked(garments, full_network):
+    # The edge choke compared each pixel with one average garment colour: black stripes at a black-and-white
+    # sleeve's edge and a grey fold at a white hem, on a red bedspread, lay far off that line and went.
+    image = garment(garments, "dress_04f0b07f.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert mask[171, 27] and mask[137, 392] and mask[158, 348]  # black stripes at both sleeves' edges
+    image = garment(garments, "t-shirt_06e4b3cf.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert mask[487, 183]  # the fold's dark spot at the hem
