@@ -505,6 +505,31 @@ def test_a_garments_light_rim_is_not_choked_but_a_dark_line_still_is():
     assert (choked[:30, 50:52] < 0.72).all()
 
 
+def test_a_striped_edge_keeps_its_black_stripes():
+    image = floor((200, 60, 45), (120, 100))  # a red bedspread
+    image[:, 50:] = (235, 235, 235)  # a white sleeve on the right half
+    black = (np.arange(120) // 6) % 2 == 0
+    image[black, 50:] = (25, 25, 25)  # with black stripes across it
+    alpha = np.zeros((120, 100), np.float32)
+    alpha[:, 50:] = 1.0
+    choked = matte.choke_background_edge(image, alpha)
+    assert (choked[black, 50] > 0.95).all()  # was 0.67: far off the line to the sleeve's grey mean
+    assert (choked[~black, 50] > 0.95).all()
+
+
+def test_a_grey_fold_at_a_white_hem_on_a_red_bedspread_is_kept():
+    image = floor((205, 70, 70), (100, 100))
+    image[:, 50:] = textured((230, 230, 232), (100, 50), grain=6)  # a white tee on the right half
+    image[40:60, 50:56] = (95, 98, 92)  # a dark grey fold reaching the hem's edge
+    alpha = np.zeros((100, 100), np.float32)
+    alpha[:, 50:] = 1.0
+    choked = matte.choke_background_edge(image, alpha)
+    assert (choked[40:60, 50:56] > 0.95).all()  # was ~0.45: a notch of bedspread in the hem
+    image[40:60, 50:56] = image[:20, 50:56]
+    image[40:60, 50] = (218, 150, 151)  # an opaque rim tinted by the bedspread is still bounded
+    assert (matte.choke_background_edge(image, alpha)[40:60, 50] < 0.7).all()
+
+
 def test_a_light_stripe_along_the_side_is_not_a_gap_for_the_border_colours_either():
     image = floor()
     garment = tee_mask()

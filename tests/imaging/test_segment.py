@@ -464,3 +464,15 @@ def test_a_bar_of_bedspread_at_a_tees_side_both_networks_call_background_is_cut_
     mask = full_frame_mask(segment(image, threads=2), image.size)
     assert not mask[378:388, 375:385].any()  # the dark red bar of the pattern sticking out of the right side
     assert mask[378:388, 355:365].all()  # the tee's side it sticks out of
+
+
+@pytest.mark.slow
+def test_black_stripes_at_a_sleeves_edge_and_a_fold_at_a_hem_are_not_choked(garments, full_network):
+    # The edge choke compared each pixel with one average garment colour: black stripes at a black-and-white
+    # sleeve's edge and a grey fold at a white hem, on a red bedspread, lay far off that line and went.
+    image = garment(garments, "dress_04f0b07f.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert mask[171, 27] and mask[137, 392] and mask[158, 348]  # black stripes at both sleeves' edges
+    image = garment(garments, "t-shirt_06e4b3cf.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert mask[487, 183]  # the fold's dark spot at the hem
