@@ -129,7 +129,8 @@ def segment_work(
     """The pipeline after the networks ran: `probs` maps network name → probability at `work` size."""
     h, w = full.shape[:2]
     scale = h / work.shape[0]
-    support = np.max(list(probs.values()), axis=0)
+    support = np.max(list(probs.values()), axis=0)  # the most any network gives a pixel
+    least = np.min(list(probs.values()), axis=0)  # the least
     dist = matte.background_distance(work)
     lap("border colour model")
     fused = matte.fuse(list(probs.values()), dist)
@@ -147,12 +148,10 @@ def segment_work(
     mask = matte.fill_holes(mask, fused)
     mask = matte.recover_cut_by_frame(mask, work, dist, support)  # after: the sofa it encloses is no hole
     mask = matte.open_background_gaps(mask, dist)
-    sure = (np.min(list(probs.values()), axis=0) > 0.9) & (dist > 3.0)
-    mask = matte.open_enclosed_gaps(
-        mask, work, support, sure=sure, least=np.min(list(probs.values()), axis=0), border=dist
-    )
+    sure = (least > 0.9) & (dist > 3.0)
+    mask = matte.open_enclosed_gaps(mask, work, support, sure=sure, least=least, border=dist)
     mask = matte.remove_cast_shadow(mask, work, support)
-    mask = matte.remove_hairlines(mask, support, np.min(list(probs.values()), axis=0))
+    mask = matte.remove_hairlines(mask, support, least)
     mask = matte.remove_unseen_stubs(mask, support)
     before_remnant = mask
     mask = matte.remove_hanger_remnant(mask, before_hanger, work, support)
