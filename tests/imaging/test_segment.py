@@ -271,7 +271,7 @@ def test_carpet_left_at_a_tees_armpit_and_shoulders_is_trimmed(garments, full_ne
     lab = cv2.cvtColor(cutout.rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
     grey = np.hypot(lab[..., 1] - 128, lab[..., 2] - 128) < 12
     assert (band & grey).sum() < 20
-    assert review.BUSY in cutout.warnings  # still worth a look
+    assert cutout.needs_review  # still worth a look: carpet fuzz along the shoulders
 
 
 @pytest.mark.slow
