@@ -614,6 +614,29 @@ def smooth_outline(mask: np.ndarray) -> np.ndarray:
     return keep_big_components(smooth, min_fraction=0.2) if smooth.any() else mask
 
 
+def smooth_matte(alpha: np.ndarray, *, sigma: float, scale: float = 1.0) -> np.ndarray:
+    """The matte (float 0..1) with a smooth, anti-aliased outline.
+
+    A mask made at the working size and blurred by a pixel shows its pixel steps (and the rug's noise, and
+    the edge choke's one-pixel bites) along every slanted edge. Blurred by `sigma` working pixels instead,
+    its half level is a smoothed outline (steps and nicks a few pixels deep are averaged away, corners
+    rounded by as little); the blur is then steepened back around that level so the edge is about 1.5
+    pixels wide. The blur is done at the working size (`alpha` is `scale` times larger): at full size it
+    cost 1.25 CPU s on a 12.9 MP photo. For busy backgrounds, where the guided filter is not used.
+    """
+    size = alpha.shape[1::-1]
+    small = (
+        alpha
+        if scale <= 1
+        else cv2.resize(alpha, None, fx=1 / scale, fy=1 / scale, interpolation=cv2.INTER_AREA)
+    )
+    soft = cv2.GaussianBlur(small.astype(np.float32), (0, 0), sigma)
+    soft = soft if soft.shape == alpha.shape else cv2.resize(soft, size, interpolation=cv2.INTER_LINEAR)
+    # A blurred straight edge's slope at its half level is 1 / (sigma * scale * sqrt(2 pi)) per pixel.
+    gain = sigma * max(scale, 1.0) * np.sqrt(2 * np.pi) / 1.5
+    return np.clip((soft - 0.5) * gain + 0.5, 0, 1)
+
+
 def open_enclosed_gaps(
     mask: np.ndarray,
     rgb: np.ndarray,

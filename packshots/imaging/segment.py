@@ -180,8 +180,8 @@ def segment_work(
 
     # On a rug or shag carpet the guided filter snaps the edge to the fibres (wisps along the outline): there
     # the outline is the mask's, rid of the rug bits along it, moved to where the colours change, smoothed,
-    # and only blurred up to full size.
-    # Whether bits of the rug are still left is judged on the final matte (below).
+    # and only blurred up to full size; after the edge choke it is smoothed once more (`matte.smooth_matte`).
+    # Whether bits of the rug are still left is judged on the choked matte (below).
     busy = review.busy_background(evidence)
     if busy:
         mask = matte.trim_background_rim(mask, work, support)
@@ -195,12 +195,16 @@ def segment_work(
     lap("edge refinement")
     alpha = matte.choke_background_edge(crop, alpha, any_colour=busy)
     lap("edge choke")
-    rgb = matte.decontaminate(crop, alpha)
-    lap("decontaminate")
+    # Whether bits of the rug are left is judged on the choked matte: its notches are the evidence the
+    # smoothing (for the output: no pixel steps along the outline) would hide.
     left = busy and review.rim_leftovers(work, _at_work_size(alpha, work.shape[:2], (y0, y1, x0, x1)))
     if left > review.LEFTOVERS:
         warnings += (review.BUSY,)
         confidence = max(0.0, round(confidence - review.PER_WARNING, 3))
+    if busy:
+        alpha = matte.smooth_matte(alpha, sigma=max(1.5, max(work.shape[:2]) / 250), scale=scale)
+    rgb = matte.decontaminate(crop, alpha)
+    lap("decontaminate")
     alpha8 = cv2.convertScaleAbs(alpha, alpha=255)  # rounds like np.round, one pass instead of three
     release_memory()  # before the caller composes outputs: the networks' and full-size temporaries are gone
     lap("alpha to uint8")

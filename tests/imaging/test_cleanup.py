@@ -377,6 +377,22 @@ def test_a_smoothed_outline_loses_its_wisps_and_keeps_the_garment():
     assert matte.iou(smooth, garment) > 0.98
 
 
+def test_a_smoothed_matte_has_no_pixel_steps_and_keeps_area_and_a_strap():
+    rows, cols = np.mgrid[:200, :200]
+    garment = (cols < 60 + 0.3 * rows).astype(np.float32)  # a slanted side: one-pixel stair steps
+    for y in range(0, 200, 7):
+        garment[y, int(58 + 0.3 * y) : int(61 + 0.3 * y)] = 0  # the edge choke's one-pixel bites
+    garment[:, 150:156] = 1  # a 6-px strap
+    smooth = matte.smooth_matte(garment, sigma=2.0)
+    side = smooth[20:180, :140].sum(axis=1)  # the side's position per row, to a fraction of a pixel
+    steps = garment[20:180, :140].sum(axis=1)
+    assert np.abs(np.diff(side, 2)).sum() < 0.25 * np.abs(np.diff(steps, 2)).sum()
+    assert abs(smooth.sum() - garment.sum()) < 0.01 * garment.sum()
+    assert (smooth[20:180, 152:154] > 0.9).all()  # the strap stays whole
+    band = (smooth > 0.02) & (smooth < 0.98)
+    assert band[100, :140].sum() <= 3  # the side stays sharp: 1.5 px wide, not a blur
+
+
 def test_colour_follows_a_sleeve_the_networks_lost_but_adds_nothing_above_the_garment():
     image = textured((225, 222, 215))  # a white sheet
     tee = tee_mask()
