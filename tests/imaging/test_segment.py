@@ -278,7 +278,8 @@ def test_carpet_left_at_a_tees_armpit_and_shoulders_is_trimmed(garments, full_ne
 def test_the_hanger_bar_across_a_neckline_goes_with_the_hook(garments, full_network):
     # An orange wooden hanger in a lime dress's neckline: the hook was cut and the bar stayed (1434 orange
     # pixels kept). The bar was found and taken off with the rest of the hanger, so the cutout is not sent to
-    # review for a hanger, nor for the neckline the networks had drawn over the bar.
+    # review for a hanger left, nor for the neckline the networks had drawn over the bar; it is for the bar's
+    # cut: a dark olive sliver stays at the neck opening's right edge.
     image = garment(garments, "dress_27de089d.jpg")
     cutout = segment(image, threads=2)
     mask = full_frame_mask(cutout, image.size)
@@ -287,16 +288,21 @@ def test_the_hanger_bar_across_a_neckline_goes_with_the_hook(garments, full_netw
     assert (orange & mask).sum() < 100
     assert mask.mean() > 0.45  # the dress itself stays
     assert review.HANGER_REMOVED not in cutout.warnings and review.THROWN_AWAY not in cutout.warnings
+    assert review.BAR_REMOVED in cutout.warnings
 
 
 @pytest.mark.slow
 def test_a_dark_hanger_bar_at_a_shirt_collar_goes_but_the_label_below_stays(garments, full_network):
     image = garment(garments, "shirt_1ebfca5f.jpg")
-    mask = full_frame_mask(segment(image, threads=2), image.size)
+    cutout = segment(image, threads=2)
+    mask = full_frame_mask(cutout, image.size)
     dark = np.asarray(image).max(2) < 70
     top = np.flatnonzero(mask.any(1))[0]
     assert (dark & mask)[top : top + 38].sum() < 50  # the bar under the cut hook (391 pixels kept before)
     assert (dark & mask)[95:125, 180:240].sum() > 300  # the dark label inside the collar is garment
+    # The striped back collar band seen between the hanger's arms went with the bar (cut off flat): the
+    # cutout is sent to review for it.
+    assert review.BAR_REMOVED in cutout.warnings
 
 
 @pytest.mark.slow
