@@ -203,7 +203,7 @@ def segment_work(
         confidence = max(0.0, round(confidence - review.PER_WARNING, 3))
     if busy:
         alpha = matte.smooth_matte(alpha, sigma=max(1.5, max(work.shape[:2]) / 250), scale=scale)
-    rgb = matte.decontaminate(crop, alpha)
+    rgb = matte.decontaminate(crop, alpha, busy=busy)
     lap("decontaminate")
     alpha8 = cv2.convertScaleAbs(alpha, alpha=255)  # rounds like np.round, one pass instead of three
     release_memory()  # before the caller composes outputs: the networks' and full-size temporaries are gone
