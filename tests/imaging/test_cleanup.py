@@ -69,6 +69,30 @@ def test_clips_on_a_waistband_are_cut_and_straps_kept():
     assert (matte.remove_clips(trousers | straps) == (trousers | straps)).all()
 
 
+def test_the_jaw_a_clip_grips_the_waistband_with_goes_and_the_waistband_stays():
+    trousers = np.zeros((640, 480), bool)
+    trousers[100:560, 120:360] = True
+    clip = np.zeros_like(trousers)
+    clip[76:95, 180:188] = True  # its top: 8 px wide, 19 px tall
+    clip[95:100, 172:196] = True  # its jaw, 24 px wide (too wide for a spike), 5 px above the waistband
+    cut = matte.remove_clips(trousers | clip)
+    assert not cut[:99].any()  # 1 px within the tolerance stays
+    assert (cut[100:] == trousers[100:]).all()
+    corner = clip.copy()
+    corner[:, 172:196], corner[:, 124:148] = False, clip[:, 172:196]  # the same clip on the corner
+    assert cut[:100].sum() < (matte.remove_clips(trousers | corner))[:100].sum()  # no edge on its left
+
+
+def test_review_still_warns_of_a_cut_hanger_when_only_a_stub_of_its_arm_was_taken_off():
+    mask = tee_mask()
+    hook = np.zeros_like(mask)
+    hook[40:100, 236:244] = True
+    stub = np.zeros_like(mask)
+    stub[100:106, 236:244] = True  # a stub of the hook's arm on the top edge: 0.03 of the width
+    e = evidence(mask & ~stub, before_hanger=mask | hook, remnant=mask & stub)
+    assert review.HANGER_REMOVED in review.judge(e)[1]
+
+
 def test_background_seen_through_a_gap_inside_the_garment_is_removed():
     image = floor()
     garment = tee_mask()
@@ -708,6 +732,10 @@ def test_the_wall_in_a_neckline_goes_after_a_short_hook_cut_but_not_after_a_poin
     assert (remnant_after(15) & window).sum() > 0.8 * window.sum()
     assert not (remnant_after(15) & ~window).any()
     assert not remnant_after(11).any()  # 2.5 %: a pointed top or strap ends, not a hook
+    # A 2 px strand coloured like the coat left standing in the window (a thread, an arm of the hook the
+    # colours missed) goes with it.
+    image[111:118, 240:242] = image[130, 240]
+    assert remnant_after(15)[111:117, 240:242].all()  # all but its foot on the coat
 
 
 def test_floor_at_the_top_of_a_leg_gap_only_one_network_sees_is_removed():

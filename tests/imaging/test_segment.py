@@ -99,10 +99,31 @@ def test_a_tee_with_a_big_print_is_cut_out_whole_not_just_its_print(garments, fu
 def test_a_hook_above_a_hanging_shirt_is_cut_off_and_said_so(garments, full_network):
     image = garment(garments, "longsleeve_27be613c.jpg")
     cutout = segment(image, threads=2)
-    # Its bar was taken off too, but two nubs of it still stick up at the collar's back: said so.
+    # Its bar was taken off too (and the nubs of it at the collar's back corners since): still said so.
     assert review.HANGER in cutout.warnings
     top = cutout.box[1] + np.flatnonzero((cutout.alpha > 127).any(1))[0]
     assert top > 0.03 * image.height  # the hook reached the photo's top edge
+
+
+@pytest.mark.slow
+def test_the_ends_of_a_dark_bar_on_a_navy_collar_go_with_the_wall_above_them(garments, full_network):
+    # The black hanger is coloured near the navy collar, so its stump gave no colour sample: a nub of bar,
+    # hook arm and wall stood on each of the collar's back corners (x 151-164, rows 20-29 on the left).
+    image = garment(garments, "longsleeve_27be613c.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert not mask[20:30, 162:166].any() and not mask[20:24, 157:166].any()  # the left nub
+    assert not mask[34:36, 258:266].any()  # the bar's end on the right one
+    assert mask[30, 145:160].all() and mask[40, 260:272].all()  # the collar's corners below them
+
+
+@pytest.mark.slow
+def test_the_stub_of_a_grey_hook_on_a_mauve_hood_goes_and_the_hood_stays(garments, full_network):
+    image = garment(garments, "outwear_739eee88.jpg")
+    cutout = segment(image, threads=2)
+    mask = full_frame_mask(cutout, image.size)
+    assert not mask[26:33, 229:237].any()  # the hook's arm stood up here (26 pixels)
+    assert mask[33, 220:230].all() and mask[34, 220:245].all()  # the hood's top beside and below it
+    assert review.HANGER_REMOVED in cutout.warnings  # its bar still lies across the hood
 
 
 @pytest.mark.slow
@@ -342,6 +363,14 @@ def test_the_clips_a_pair_of_jeans_hangs_from_are_cut_and_the_waistband_stays(ga
     assert not mask[18:26, 143:148].any()  # a sliver of the left clip beside it (3 pixels) went too
     assert mask[35, 100:150].all() and mask[35, 180:320].all()  # the waistband at both corners
     assert review.CLIPS_REMOVED in cutout.warnings  # the clips' jaws on the waistband are left
+
+
+@pytest.mark.slow
+def test_the_jaw_of_a_clip_standing_on_a_waistband_corner_goes(garments, full_network):
+    image = garment(garments, "pants_030a5708.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert not mask[26:29, 142:150].any()  # the left clip's dark jaw (x 136-147 up to row 26 before)
+    assert mask[33, 128:148].all() and mask[30, 128:142].all()  # the waistband's slanted edge below it
 
 
 @pytest.mark.slow
