@@ -155,6 +155,8 @@ def segment_work(
     mask = matte.remove_unseen_stubs(mask, support)
     before_remnant = mask
     mask = matte.remove_hanger_remnant(mask, before_hanger, work, support)
+    # A hanger coloured unlike the garment kept whole because its hook's cut was too short to look for it.
+    mask = matte.remove_coloured_hanger(mask, work, support)
     remnant = before_remnant & ~mask
     before_clips = mask
     mask = matte.remove_clips(mask)

@@ -817,3 +817,39 @@ def test_a_stub_both_networks_call_background_is_cut_off_and_a_strap_one_sees_ke
     assert (tee & ~cut).sum() < 40  # at most the root in the side
     strap = matte.remove_unseen_stubs(tee | stub, np.where(stub, 0.6, support))
     assert (strap & stub).sum() == stub.sum()  # one network sees it: a strap stays
+
+
+def navy_tee_on_a_bedspread_with(mint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A navy tee on a yellow bedspread with `mint` painted in mint green; the mask is both."""
+    tee = tee_mask()
+    image = textured((225, 215, 140), grain=14)
+    image[tee] = textured((30, 40, 70), seed=1)[tee]
+    image[mint] = (90, 200, 150)
+    return tee | mint, image
+
+
+def test_a_mint_hanger_kept_whole_is_cut_but_a_mint_trim_with_straps_is_not():
+    # A thin plastic hanger the hook cut missed: its bar lies across the neckline and its tip sticks out past
+    # the right shoulder; coloured clearly unlike the navy garment.
+    tee = tee_mask()
+    hanger = np.zeros_like(tee)
+    bend = np.array([(170, 116), (340, 116), (372, 130), (372, 155), (355, 160)])
+    cv2.polylines(hanger.view(np.uint8), [bend], False, 1, 5)
+    mask, image = navy_tee_on_a_bedspread_with(hanger)
+    cut = matte.remove_coloured_hanger(mask, image, mask.astype(np.float32))
+    assert not (cut & hanger).any()
+    assert (cut == (tee & ~hanger)).all()  # the tee loses nothing but what the bar covered
+    # The same mint as a trim along the neckline and shoulders and two straps standing on it (a halter):
+    # wide like a bar, the straps stick out of the outline, but above the garment's solid top, not beside it.
+    trim = np.zeros_like(tee)
+    cv2.polylines(
+        trim.view(np.uint8), [np.array([(150, 122), (200, 102), (280, 102), (330, 122)])], False, 1, 5
+    )
+    trim[40:102, 203:208] = trim[40:102, 273:278] = True
+    mask, image = navy_tee_on_a_bedspread_with(trim)
+    assert (matte.remove_coloured_hanger(mask, image, mask.astype(np.float32)) == mask).all()
+    # A mint print near the top, within the outline, is no hanger either.
+    motif = np.zeros_like(tee)
+    cv2.ellipse(motif.view(np.uint8), (240, 150), (60, 12), 0, 0, 360, 1, 4)
+    mask, image = navy_tee_on_a_bedspread_with(motif)
+    assert (matte.remove_coloured_hanger(mask, image, mask.astype(np.float32)) == mask).all()

@@ -353,6 +353,19 @@ def test_a_pale_hanger_in_a_red_coats_neckline_goes_after_a_short_hook_cut(garme
 
 
 @pytest.mark.slow
+def test_a_mint_hanger_on_a_navy_dress_goes_though_its_hook_cut_was_short(garments, full_network):
+    # The wire hook was cut only 15 rows deep (2.3 % of the dress), too short to look for the rest: the mint
+    # bar across the neckline, the bar inside it and the tip past the right shoulder were kept (451 pixels).
+    image = garment(garments, "dress_46f62d95.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    rgb = np.asarray(image).astype(int)
+    mint = (rgb[..., 1] - rgb[..., 0] > 50) & (rgb[..., 1] - rgb[..., 2] > 10)
+    assert (mint & mask).sum() < 20
+    assert mask[120:].mean() > 0.85  # the dress below the neckline stays (0.87: its sides run off the photo)
+    assert mask[40:120, 120:300].mean() > 0.95  # the neckline opened only where the bars lay
+
+
+@pytest.mark.slow
 def test_the_clips_a_pair_of_jeans_hangs_from_are_cut_and_the_waistband_stays(garments, full_network):
     image = garment(garments, "pants_030a5708.jpg")
     cutout = segment(image, threads=2)
