@@ -750,3 +750,27 @@ def test_a_stub_both_networks_call_background_is_cut_off_and_a_strap_one_sees_ke
     assert (tee & ~cut).sum() < 40  # at most the root in the side
     strap = matte.remove_unseen_stubs(tee | stub, np.where(stub, 0.6, support))
     assert (strap & stub).sum() == stub.sum()  # one network sees it: a strap stays
+
+
+def test_white_parts_on_a_blown_out_floor_are_said_and_a_dark_garment_or_toned_floor_is_not():
+    # Black shorts with white side stripes: one stripe on a floor blown out to pure white was lost (the mask
+    # ends at the black), the other, on a part of the floor with tone, kept. Where they meet the blown-out
+    # floor a white part has no edge to find: said. A black garment on it, or white stripes on a floor with
+    # some tone, are not.
+    body = np.zeros((640, 480), bool)
+    body[120:520, 160:330] = True
+    stripe = np.zeros_like(body)
+    stripe[120:520, 140:160] = True  # the stripe kept, on the toned part of the floor
+    lost = np.zeros_like(body)
+    lost[120:520, 330:350] = True  # the stripe lost into the blown-out part
+    image = floor((235, 225, 210))
+    image[:, 240:] = 255  # the right half blown out
+    image[body] = (25, 25, 30)
+    image[stripe | lost] = (250, 250, 250)
+    assert review.BLOWN_OUT in review.judge(evidence(body | stripe, image=image))[1]
+    dark = image.copy()
+    dark[stripe | lost] = (25, 25, 30)
+    assert review.BLOWN_OUT not in review.judge(evidence(body | stripe | lost, image=dark))[1]
+    toned = image.copy()
+    toned[~(body | stripe | lost)] = (235, 225, 210)
+    assert review.BLOWN_OUT not in review.judge(evidence(body | stripe | lost, image=toned))[1]
