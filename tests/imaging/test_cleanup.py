@@ -853,3 +853,27 @@ def test_a_mint_hanger_kept_whole_is_cut_but_a_mint_trim_with_straps_is_not():
     cv2.ellipse(motif.view(np.uint8), (240, 150), (60, 12), 0, 0, 360, 1, 4)
     mask, image = navy_tee_on_a_bedspread_with(motif)
     assert (matte.remove_coloured_hanger(mask, image, mask.astype(np.float32)) == mask).all()
+
+
+def test_white_parts_on_a_blown_out_floor_are_said_and_a_dark_garment_or_toned_floor_is_not():
+    # Black shorts with white side stripes: one stripe on a floor blown out to pure white was lost (the mask
+    # ends at the black), the other, on a part of the floor with tone, kept. Where they meet the blown-out
+    # floor a white part has no edge to find: said. A black garment on it, or white stripes on a floor with
+    # some tone, are not.
+    body = np.zeros((640, 480), bool)
+    body[120:520, 160:330] = True
+    stripe = np.zeros_like(body)
+    stripe[120:520, 140:160] = True  # the stripe kept, on the toned part of the floor
+    lost = np.zeros_like(body)
+    lost[120:520, 330:350] = True  # the stripe lost into the blown-out part
+    image = floor((235, 225, 210))
+    image[:, 240:] = 255  # the right half blown out
+    image[body] = (25, 25, 30)
+    image[stripe | lost] = (250, 250, 250)
+    assert review.BLOWN_OUT in review.judge(evidence(body | stripe, image=image))[1]
+    dark = image.copy()
+    dark[stripe | lost] = (25, 25, 30)
+    assert review.BLOWN_OUT not in review.judge(evidence(body | stripe | lost, image=dark))[1]
+    toned = image.copy()
+    toned[~(body | stripe | lost)] = (235, 225, 210)
+    assert review.BLOWN_OUT not in review.judge(evidence(body | stripe | lost, image=toned))[1]
