@@ -711,6 +711,31 @@ def test_a_stand_up_collar_is_kept_but_a_hook_or_the_wall_around_one_is_cut():
     assert not matte.remove_hanger(mask | hook, matte.background_distance(image), image, support)[:95].any()
 
 
+def test_the_pointed_corner_of_a_flat_lay_stays_however_few_rows_but_a_short_hook_goes():
+    # A garment lying askew: its shoulder corner rises 12 rows (2.7 % of its height) above the rest of its
+    # top, as narrow as a hook there. Coloured like the body and solid, it was still cut off flat because
+    # only a top taller than HANGER_CUT was asked whether it looks like garment.
+    mask = tee_mask()
+    corner = np.zeros_like(mask)
+    cv2.fillPoly(corner.view(np.uint8), [np.array([(190, 101), (215, 88), (240, 101)])], 1)
+    image = floor()
+    image[mask | corner] = textured((40, 70, 160), seed=1)[mask | corner]
+    support = (mask | corner).astype(np.float32)
+    dist = matte.background_distance(image)
+    assert matte.hanger_rows(mask | corner, dist) > 0  # the shape alone looks like a hook's foot
+    kept = matte.remove_hanger(mask | corner, dist, image, support)
+    assert kept[corner].all()
+    # A wire hook as short, coloured unlike the garment, still goes.
+    hook = np.zeros_like(mask)
+    hook[88:100, 236:242] = True
+    image = floor()
+    image[mask] = textured((40, 70, 160), seed=1)[mask]
+    image[hook] = (200, 200, 60)
+    support = (mask | hook).astype(np.float32)
+    cut = matte.remove_hanger(mask | hook, matte.background_distance(image), image, support)
+    assert not (cut & hook).any()
+
+
 def test_the_wall_in_a_neckline_goes_after_a_short_hook_cut_but_not_after_a_pointed_top():
     # A red coat whose hook the networks drew only 15 rows deep (3.4 % of its height: its wire above them
     # missed): the pale hanger and the wall seen between the collar points are left in the neckline.
