@@ -199,8 +199,12 @@ def test_a_401_stops_that_stream_and_marks_the_token_invalid_until_it_is_valid_a
         fake_piktid.fail_next("GET", "/notifications/events", 401)
         fake_piktid.drop_streams()
         fake_piktid.wait_for(lambda: services.piktid_credentials(team) is None)
+        # Counted from the refusal: on a loaded machine a connection attempt before it may have been retried.
+        refused_at = fake_piktid.count("GET", "/notifications/events")
         threading.Event().wait(0.3)  # several refreshes: the refused account gets no stream
-        assert fake_piktid.open_streams == 0 and fake_piktid.count("GET", "/notifications/events") == 2
+        assert (
+            fake_piktid.open_streams == 0 and fake_piktid.count("GET", "/notifications/events") == refused_at
+        )
         assert listener_accounts() == {}
         services.piktid_balance_refresh(team=team)  # PiktID accepts the token again: the mark is cleared
         fake_piktid.wait_for(lambda: fake_piktid.open_streams == 1)
