@@ -307,15 +307,18 @@ class Listener:
             return
         finally:
             close_old_connections()
+        refused = set()  # streams ended by a 401 since `accounts` was read may not be marked in it yet
         for key, stream in list(self.streams.items()):
             if key not in accounts or not stream.is_alive:
                 if key not in accounts:
                     log.info("%s: no longer connected or usable; stopping its stream", _label(key))
+                elif stream.refused:
+                    refused.add(key)  # the next refresh reads the mark (or that the token works again)
                 stream.stop()
                 self.retired.append(self.streams.pop(key))
         self.retired = [stream for stream in self.retired if stream.is_alive]
         for key, credentials in accounts.items():
-            if key not in self.streams and not self._stopped.is_set():
+            if key not in self.streams and key not in refused and not self._stopped.is_set():
                 stream = AccountStream(credentials, backoff=self.backoff, sleep=self.sleep)
                 self.streams[key] = stream
                 stream.start()
