@@ -31,6 +31,14 @@ JAW_TOLERANCE = 1.0
 # where a pixel lies within SHADE_SPREAD of it, as a share of the pixel's distance to the background colour.
 SHADE = (0.4, 1.0)
 SHADE_SPREAD = 0.1
+# `remove_cast_shadow` on a nearly colourless floor (grey carpet): the floor's hue (LAB a, b) needs this
+# chroma to have a direction, and the garment's hue must lie this far from it...
+FAINT_FLOOR_CHROMA = 8.0
+FAINT_HUE_GAP = 12.0
+# ...and a shadow pixel keeps the floor's hue (its distance from it at most this share of the gap) while
+# it lost at least this share of the lightness between floor and garment (a mix loses both alike).
+FAINT_HUE_SHARE = 0.3
+FAINT_LIGHT_SHARE = 0.4
 # Pixels a thin line stuck to the outline must have to be cut as a grout line (`remove_hairlines`).
 HAIRLINE = 4
 # `remove_coloured_hanger`: a part of the top quarter this far from every colour of the garment's body (in
@@ -1173,8 +1181,13 @@ def remove_cast_shadow(mask: np.ndarray, rgb: np.ndarray, support: np.ndarray) -
     joined to the outside through shadow goes, in strips of at least 0.05 % of the garment (a few dark
     pixels are the garment's own edge). A nearly colourless garment (a navy jacket on a pink floor) has no
     hue to compare, so it is left alone. Measured on the 48 labelled photos: only the pink trousers on a
-    wooden floor changed (the dark strips under both hems gone). `support` is the networks' largest garment
-    probability.
+    wooden floor changed (the dark strips under both hems gone). On a faintly coloured floor (chroma 8 or
+    more: light grey carpet under jeans) a shadow is darker than the floor, not the garment; there a pixel
+    is shadow when it keeps the floor's hue (nearer it than 0.3 of the way to the garment's, and at least
+    half its chroma, so a garment's own colour darkened toward grey is not) yet lost 0.4 or more of the
+    lightness between floor and garment: a mix moves hue and lightness alike. That took the brown smudge
+    off the jeans' left hem (pants_26acb9ef) and floor slivers off a dress's and a coat's side. `support`
+    is the networks' largest garment probability.
     """
     if not mask.any():
         return mask
@@ -1213,6 +1226,15 @@ def remove_cast_shadow(mask: np.ndarray, rgb: np.ndarray, support: np.ndarray) -
     floor_like = angle(hue, floor_hue) <= 0.5 * angle(hue, garment_hue)
     darker = pixel[:, 0] < np.minimum(floor[:, 0], garment[:, 0]) - 10
     dark = coloured & apart & floor_like & darker
+    # A faintly coloured floor (grey carpet under jeans): the shadow is darker than the floor only, but keeps
+    # the floor's hue while it took most of the way to the garment's lightness: a mix moves both alike.
+    floor_chroma = np.hypot(*floor_hue.T)
+    hue_gap = np.hypot(*(garment_hue - floor_hue).T)
+    hue_share = np.hypot(*(hue - floor_hue).T) / np.maximum(hue_gap, 1e-3)
+    light_share = (floor[:, 0] - pixel[:, 0]) / np.maximum(floor[:, 0] - garment[:, 0], 1e-3)
+    faint = floor_like & (floor_chroma >= FAINT_FLOOR_CHROMA) & (np.hypot(*hue.T) >= 0.5 * floor_chroma)
+    faint &= (hue_gap >= FAINT_HUE_GAP) & (floor[:, 0] - garment[:, 0] >= 40)
+    dark |= faint & (hue_share <= FAINT_HUE_SHARE) & (light_share >= FAINT_LIGHT_SHARE)
     shadow = np.zeros_like(mask)
     shadow[ys[dark], xs[dark]] = True
     if not shadow.any():

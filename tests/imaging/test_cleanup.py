@@ -665,6 +665,32 @@ def test_a_cast_shadow_under_the_hem_is_peeled_off():
     assert (leg & ~peeled).sum() < 0.01 * leg.sum()
 
 
+def test_a_cast_shadow_on_a_nearly_grey_floor_is_peeled_off_though_lighter_than_the_garment():
+    image = textured((170, 163, 145), grain=10)  # a light grey carpet, faintly warm
+    leg = np.zeros((640, 480), bool)
+    leg[150:450, 140:340] = True
+    image[leg] = textured((50, 58, 78), seed=1, grain=8)[leg]  # jeans, faintly blue
+    shadow = np.zeros_like(leg)
+    shadow[450:458, 140:340] = True
+    image[shadow] = textured((92, 85, 62), seed=2, grain=6)[shadow]  # the carpet in the leg's shadow
+    support = cv2.GaussianBlur(leg.astype(np.float32), (0, 0), 4)
+    peeled = matte.remove_cast_shadow(leg | shadow, image, support)
+    assert (peeled & shadow).sum() < 0.2 * shadow.sum()
+    assert (leg & ~peeled).sum() < 0.01 * leg.sum()
+
+
+def test_the_dark_hem_of_a_red_dress_on_a_nearly_grey_floor_is_not_a_shadow():
+    image = textured((175, 168, 150), grain=10)  # a light, faintly warm wooden floor
+    dress = np.zeros((640, 480), bool)
+    dress[150:450, 140:340] = True
+    image[dress] = textured((190, 30, 50), seed=1, grain=8)[dress]
+    hem = np.zeros_like(dress)
+    hem[440:450, 140:340] = True
+    image[hem] = textured((60, 32, 32), seed=2, grain=6)[hem]  # its hem in deep shade, near grey
+    support = cv2.GaussianBlur(dress.astype(np.float32), (0, 0), 4)
+    assert (matte.remove_cast_shadow(dress, image, support) == dress).all()
+
+
 def test_the_dark_edge_of_a_colourless_garment_on_a_coloured_floor_is_not_a_shadow():
     image = textured((200, 120, 130), grain=10)  # a pink floor
     jacket = np.zeros((640, 480), bool)

@@ -494,6 +494,14 @@ def test_the_shadow_under_the_trouser_hems_is_removed(garments):
 
 
 @pytest.mark.slow
+def test_the_shadow_under_jeans_on_a_grey_carpet_is_removed(garments):
+    image = garment(garments, "pants_26acb9ef.jpg")
+    mask = full_frame_mask(segment(image, threads=2), image.size)
+    assert not mask[441, 100] and not mask[441, 140] and not mask[440, 150]  # the shadow under the left hem
+    assert mask[432, 100:150].all()  # the hem's stitched band stays
+
+
+@pytest.mark.slow
 def test_a_check_lining_coloured_like_the_floor_stays_in_the_collar(garments, full_network):
     image = garment(garments, "outwear_60e4697b.jpg")
     mask = full_frame_mask(segment(image, threads=2), image.size)
