@@ -164,14 +164,16 @@ def outline_ratio(e: Evidence) -> float:
 def bar_removed(e: Evidence) -> bool:
     """Was the rest of a hanger (its bar, the background seen around it) cut out of the neckline?
 
-    `matte.remove_hanger_remnant` cuts it by colour inside the outline the networks drew over the neckline,
-    where they give no evidence: where bar and garment meet, a shaded strip coloured like both may stay, or
-    garment coloured like the wall or the hook go with the bar. On every shared photo where it cut
-    something (5 of 48) the audit found the neckline imperfect: a dark sliver of shaded wall left beside
-    a lime dress's neck edge, a checked shirt's back collar band cut off flat with the bar, two nubs of the
-    bar left at a sweater's collar corners, a notch with a dark line in a navy hood's top, a red coat's
-    collar points cut flat. None of the other 43 has a bar cut out, nor has a mirrored copy of any of the 22
-    clean ones; the dress and the shirt are still sent to review mirrored and at 80 % and 120 % size.
+    `matte.remove_hanger_remnant` (and `remove_coloured_hanger`) cut it by colour inside the outline the
+    networks drew over the neckline, where they give no evidence: where bar and garment meet, a shaded strip
+    coloured like both may stay, or garment coloured like the wall or the hook go with the bar. On every
+    shared photo where they cut something (7 of 48) the audits found the neckline imperfect: a dark sliver of
+    shaded wall left beside a lime dress's neck edge, a checked shirt's back collar band cut off flat with
+    the bar, a nub of the bar left at a sweater's collar corner, a notch with a dark line in a navy hood's
+    top, a red coat's collar points cut flat, a grey bar still across a mauve hood (only its hook's arm stub
+    was found), a navy dress's back neck notched where a mint hanger lay. None of the other 41 has anything
+    cut there, nor has a mirrored copy of any of the clean ones; the lime dress and the shirt are still sent
+    to review mirrored and at 80 % and 120 % size.
     """
     return bool(e.remnant.any())
 
