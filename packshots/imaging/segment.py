@@ -147,9 +147,11 @@ def segment_work(
         mask = matte.grow_by_colour(work, mask)  # after the hook is cut: nothing is added above its stump
     mask = matte.fill_holes(mask, fused)
     mask = matte.recover_cut_by_frame(mask, work, dist, support)  # after: the sofa it encloses is no hole
+    before_gaps = mask
     mask = matte.open_background_gaps(mask, dist)
     sure = (least > 0.9) & (dist > 3.0)
     mask = matte.open_enclosed_gaps(mask, work, support, sure=sure, least=least, border=dist)
+    opened = before_gaps & ~mask  # background seen through gaps
     mask = matte.remove_cast_shadow(mask, work, support)
     mask = matte.remove_hairlines(mask, support, least)
     mask = matte.remove_unseen_stubs(mask, support)
@@ -161,6 +163,9 @@ def segment_work(
     before_clips = mask
     mask = matte.remove_clips(mask)
     clips = before_clips & ~mask
+    # Last: the hanger and clip steps model the garment's colours on the whole mask, and a few pixels peeled
+    # here moved what they kept at a neckline 200 px away.
+    mask = matte.continue_opened_gaps(mask, opened, work, least)
     lap("clean-up")
     if not mask.any():
         mask = fused > 0.5

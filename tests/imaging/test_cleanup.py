@@ -928,3 +928,24 @@ def test_white_parts_on_a_blown_out_floor_are_said_and_a_dark_garment_or_toned_f
     toned = image.copy()
     toned[~(body | stripe | lost)] = (235, 225, 210)
     assert review.BLOWN_OUT not in review.judge(evidence(body | stripe | lost, image=toned))[1]
+
+
+def test_the_sleeves_shadow_on_the_sheet_along_an_opened_gap_goes_and_the_stripes_stay():
+    image = np.zeros((200, 200, 3), np.uint8)
+    image[:, 0::4] = image[:, 1::4] = (60, 66, 80)  # a shirt striped navy...
+    image[:, 2::4] = image[:, 3::4] = (190, 196, 210)  # ...and white
+    gap = np.zeros((200, 200), bool)
+    gap[40:160, 90:110] = True
+    image[gap] = (120, 96, 64)  # the beige sheet seen through the gap between sleeve and body
+    shadow = np.zeros_like(gap)
+    shadow[40:160, 87:90] = True
+    image[shadow] = (60, 48, 32)  # the sleeve's shadow on it: the same sheet, half as light
+    # One network calls the gap, the shadow and a stripe beside it background.
+    least = np.tile(np.where((np.arange(200) >= 86) & (np.arange(200) < 110), 0.05, 1.0), (200, 1))
+    mask = ~gap  # the gap steps opened the lit sheet only
+    kept = matte.continue_opened_gaps(mask, gap, image, least)
+    assert not (kept & shadow).any()
+    assert kept[mask & ~shadow].all()  # the stripes, the one the network calls background too, stay
+    # Where every network sees garment nothing goes; with nothing opened, nothing continues.
+    assert matte.continue_opened_gaps(mask, gap, image, np.ones_like(least))[shadow].all()
+    assert matte.continue_opened_gaps(mask, np.zeros_like(gap), image, least)[shadow].all()

@@ -442,6 +442,20 @@ def test_the_bed_sheet_at_the_top_of_a_sleeve_gap_is_removed(garments, full_netw
 
 
 @pytest.mark.slow
+def test_the_sleeves_shadow_on_the_sheet_along_the_opened_gap_is_removed(garments, full_network):
+    # The gap between the striped shirt's left sleeve and body was opened, but a brown strip of the sheet in
+    # the sleeve's shadow stayed along the sleeve (alpha 164-192 there before; 68-112 after).
+    image = garment(garments, "shirt_29ecb21e.jpg")
+    cutout = segment(image, threads=2)
+    alpha = np.zeros((image.height, image.width), np.uint8)
+    x, y, w, h = cutout.box
+    alpha[y : y + h, x : x + w] = cutout.alpha
+    assert max(alpha[347, 70], alpha[350, 68], alpha[355, 67]) < 128  # the shadowed sheet
+    assert (alpha[344:362, 62:76] > 127).sum() < 128  # 146 opaque pixels in the strip's box before, 111 after
+    assert min(alpha[350, 58], alpha[355, 60], alpha[350, 80]) > 200  # the sleeve and the body beside it
+
+
+@pytest.mark.slow
 def test_a_grout_line_at_a_skirts_side_is_cut_off(garments, full_network):
     image = garment(garments, "skirt_c938f1ac.jpg")
     mask = full_frame_mask(segment(image, threads=2), image.size)
