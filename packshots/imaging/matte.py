@@ -32,7 +32,8 @@ JAW_TOLERANCE = 1.0
 SHADE = (0.4, 1.0)
 SHADE_SPREAD = 0.1
 # `remove_cast_shadow` on a nearly colourless floor (grey carpet): the floor's hue (LAB a, b) needs this
-# chroma to have a direction, and the garment's hue must lie this far from it...
+# chroma to have a direction, in the lit floor or in the shadow along it (a strip of shadow goes when some
+# of it shows the floor's hue this clearly), and the garment's hue must lie this far from it...
 FAINT_FLOOR_CHROMA = 8.0
 FAINT_HUE_GAP = 12.0
 # ...and a shadow pixel keeps the floor's hue (its distance from it at most this share of the gap) while
@@ -1249,8 +1250,13 @@ def remove_cast_shadow(mask: np.ndarray, rgb: np.ndarray, support: np.ndarray) -
     is shadow when it keeps the floor's hue (nearer it than 0.3 of the way to the garment's, and at least
     half its chroma, so a garment's own colour darkened toward grey is not) yet lost 0.4 or more of the
     lightness between floor and garment: a mix moves hue and lightness alike. That took the brown smudge
-    off the jeans' left hem (pants_26acb9ef) and floor slivers off a dress's and a coat's side. `support`
-    is the networks' largest garment probability.
+    off the jeans' left hem (pants_26acb9ef) and floor slivers off a dress's and a coat's side. A floor
+    fainter still (chroma ~6: the same carpet under the right hem) shows its hue in the shadow instead:
+    lit by light the floor bounced, the shadow is more saturated than the lit floor. So a strip goes when
+    some of its pixels show the floor's hue with chroma 8 (along the floor's direction) and the others
+    join them, 8-connected: that took the right hem's smudge, a dark fringe under a red dress's hem and
+    part of the brown shadow along a pair of shorts' side. `support` is the networks' largest garment
+    probability.
     """
     if not mask.any():
         return mask
@@ -1295,10 +1301,17 @@ def remove_cast_shadow(mask: np.ndarray, rgb: np.ndarray, support: np.ndarray) -
     hue_gap = np.hypot(*(garment_hue - floor_hue).T)
     hue_share = np.hypot(*(hue - floor_hue).T) / np.maximum(hue_gap, 1e-3)
     light_share = (floor[:, 0] - pixel[:, 0]) / np.maximum(floor[:, 0] - garment[:, 0], 1e-3)
-    faint = floor_like & (floor_chroma >= FAINT_FLOOR_CHROMA) & (np.hypot(*hue.T) >= 0.5 * floor_chroma)
+    faint = floor_like & (np.hypot(*hue.T) >= 0.5 * floor_chroma)
     faint &= (hue_gap >= FAINT_HUE_GAP) & (floor[:, 0] - garment[:, 0] >= 40)
-    dark |= faint & (hue_share <= FAINT_HUE_SHARE) & (light_share >= FAINT_LIGHT_SHARE)
+    faint &= (hue_share <= FAINT_HUE_SHARE) & (light_share >= FAINT_LIGHT_SHARE)
+    # The floor's hue has a direction where the lit floor shows it clearly or the shadow itself does (lit by
+    # light bounced off the floor, a shadow is often more saturated than the lit floor); the rest of the strip
+    # joins through pixels that keep that hue more faintly.
+    along = np.einsum("ij,ij->i", hue, floor_hue) / np.maximum(floor_chroma, 1e-3)
+    sure = faint & ((floor_chroma >= FAINT_FLOOR_CHROMA) | (along >= FAINT_FLOOR_CHROMA))
     shadow = np.zeros_like(mask)
+    shadow[ys[faint], xs[faint]] = True
+    shadow = _parts_holding(shadow, (ys[sure], xs[sure]))
     shadow[ys[dark], xs[dark]] = True
     if not shadow.any():
         return mask
@@ -1312,6 +1325,14 @@ def remove_cast_shadow(mask: np.ndarray, rgb: np.ndarray, support: np.ndarray) -
         return mask
     peeled = keep_big_components(mask & ~np.isin(labels, strips), min_fraction=0.2)
     return peeled if peeled.any() else mask
+
+
+def _parts_holding(where: np.ndarray, seeds: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The 8-connected parts of `where` that hold one of the `seeds` (rows, columns): the weak pixels joined
+    to sure ones, as in hysteresis thresholding."""
+    _, labels = cv2.connectedComponents(where.astype(np.uint8), connectivity=8)
+    keep = np.unique(labels[seeds])
+    return np.isin(labels, keep[keep > 0])
 
 
 def enclosed(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, label: int) -> bool:

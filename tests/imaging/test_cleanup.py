@@ -679,6 +679,34 @@ def test_a_cast_shadow_on_a_nearly_grey_floor_is_peeled_off_though_lighter_than_
     assert (leg & ~peeled).sum() < 0.01 * leg.sum()
 
 
+def test_a_cast_shadow_on_a_floor_too_faint_to_show_its_hue_is_peeled_off_where_the_shadow_shows_it():
+    image = textured((195, 188, 178), grain=8)  # a light grey carpet, chroma ~6: its hue barely shows
+    leg = np.zeros((640, 480), bool)
+    leg[150:450, 140:340] = True
+    image[leg] = textured((60, 72, 92), seed=1, grain=8)[leg]  # jeans
+    shadow = np.zeros_like(leg)
+    shadow[450:458, 140:340] = True
+    image[shadow] = textured((84, 78, 60), seed=2, grain=6)[shadow]  # the shadow, warmer than the lit carpet
+    image[450:452, 140:340] = textured((70, 68, 62), seed=3, grain=4)[450:452, 140:340]  # its fainter top
+    support = cv2.GaussianBlur(leg.astype(np.float32), (0, 0), 4)
+    peeled = matte.remove_cast_shadow(leg | shadow, image, support)
+    assert (peeled & shadow).sum() < 0.2 * shadow.sum()
+    assert not (peeled & shadow)[450:452].any()  # the fainter top goes with the strip
+    assert (leg & ~peeled).sum() < 0.01 * leg.sum()
+
+
+def test_a_faintly_warm_dark_hem_band_on_a_floor_too_faint_to_show_its_hue_is_not_a_shadow():
+    image = textured((195, 188, 178), grain=8)  # the same light grey carpet, chroma ~6
+    leg = np.zeros((640, 480), bool)
+    leg[150:450, 140:340] = True
+    image[leg] = textured((60, 72, 92), seed=1, grain=8)[leg]  # jeans
+    image[442:450, 140:340] = textured((58, 55, 50), seed=2, grain=4)[
+        442:450, 140:340
+    ]  # a dark band, chroma ~4
+    support = cv2.GaussianBlur(leg.astype(np.float32), (0, 0), 4)
+    assert (matte.remove_cast_shadow(leg, image, support) == leg).all()
+
+
 def test_the_dark_hem_of_a_red_dress_on_a_nearly_grey_floor_is_not_a_shadow():
     image = textured((175, 168, 150), grain=10)  # a light, faintly warm wooden floor
     dress = np.zeros((640, 480), bool)
