@@ -161,6 +161,8 @@ def segment_work(
     before_clips = mask
     mask = matte.remove_clips(mask)
     clips = before_clips & ~mask
+    if review.blown_out(work, mask):
+        mask = matte.keep_white_on_blown_out(mask, work, support)
     lap("clean-up")
     if not mask.any():
         mask = fused > 0.5
