@@ -759,8 +759,9 @@ def keep_white_on_blown_out(mask: np.ndarray, rgb: np.ndarray, support: np.ndarr
     networks faintly see, `SEEN`), so the outline is taken straight between them: a sliver of the hull that
     is shallow (at most `BLOWN_SLIVER` of the garment's size deep; a gap between sleeve and body or legs is
     deeper) and mostly white (`WHITE_SHARE` of it at least `WHITE_LEVEL` in every channel) comes back. Of it
-    only the white pixels and what they enclose with the garment (the panel's grey folds) are kept: a light
-    floor under a hem, cut by the same hull line, is no white part.
+    only the white pixels and what the closing by `FOLD` joins to them (the panel's grey folds) are kept: a
+    light floor under a hem, cut off by the same hull line, is mostly not white (a 1-2 px line of it can stay
+    where its whitest pixels lie close together). The outline is a guess: `review.BLOWN_OUT` stays said.
     """
     seen = _joined((support > SEEN) | mask, mask)
     contours, _ = cv2.findContours(seen.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
