@@ -40,6 +40,18 @@ FAINT_HUE_GAP = 12.0
 # it lost at least this share of the lightness between floor and garment (a mix loses both alike).
 FAINT_HUE_SHARE = 0.3
 FAINT_LIGHT_SHARE = 0.4
+# `keep_white_on_blown_out`: a network's probability above which it faintly sees the garment (a hem corner
+# whose white panel fades into a clipped floor; a clear background is ~0)...
+SEEN = 0.25
+# ...how deep (share of the garment's shorter side) a sliver between the outline and its hull may be to be a
+# lost white panel or trim (the shorts' side panel: ~3 %; gaps between sleeve and body or the legs: deeper)...
+BLOWN_SLIVER = 0.05
+# ...and how white it must be: this share of its pixels at least WHITE_LEVEL in every channel (the review's
+# white for a garment part, `review.WHITE`; the light wood under a hem is not).
+WHITE_SHARE = 0.6
+WHITE_LEVEL = 235
+# ...of which the white pixels are kept, with the grey folds between them up to this radius (px).
+FOLD = 3
 # Pixels a thin line stuck to the outline must have to be cut as a grout line (`remove_hairlines`).
 HAIRLINE = 4
 # `remove_coloured_hanger`: a part of the top quarter this far from every colour of the garment's body (in
@@ -742,6 +754,48 @@ def fill_holes(mask: np.ndarray, prob: np.ndarray) -> np.ndarray:
         if area < small or prob[y : y + bh, x : x + bw][hole].mean() > 0.5:
             filled[y : y + bh, x : x + bw] |= hole
     return filled
+
+
+def keep_white_on_blown_out(mask: np.ndarray, rgb: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """Add the shallow white slivers between the outline and its convex hull: a white part lost into a
+    blown-out floor.
+
+    Call it only where the background along the outline is clipped to pure white and the garment has white
+    parts there (`review.blown_out`). A white side panel on such a floor has no edge left: the networks give
+    it ~0, the border colours call it floor, and the outline runs along the dark fabric beside it. What is
+    still seen is where the garment's outline ends on either side of it (a waistband corner, a hem corner the
+    networks faintly see, `SEEN`), so the outline is taken straight between them: a sliver of the hull that
+    is shallow (at most `BLOWN_SLIVER` of the garment's size deep; a gap between sleeve and body or legs is
+    deeper) and mostly white (`WHITE_SHARE` of it at least `WHITE_LEVEL` in every channel) comes back. Of it
+    only the white pixels and what the closing by `FOLD` joins to them (the panel's grey folds) are kept: a
+    light floor under a hem, cut off by the same hull line, is mostly not white (a 1-2 px line of it can stay
+    where its whitest pixels lie close together). The outline is a guess: `review.BLOWN_OUT` stays said.
+    """
+    seen = _joined((support > SEEN) | mask, mask)
+    contours, _ = cv2.findContours(seen.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return mask
+    hull = np.zeros(mask.shape, np.uint8)
+    cv2.fillPoly(hull, [cv2.convexHull(np.vstack(contours))], 1)
+    gaps = (hull > 0) & ~mask
+    ys, xs = np.nonzero(mask)
+    deepest = BLOWN_SLIVER * min(np.ptp(ys), np.ptp(xs))
+    outside = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5)
+    white = rgb.min(2) >= WHITE_LEVEL
+    count, labels = cv2.connectedComponents(gaps.astype(np.uint8))
+    slivers = np.zeros_like(mask)
+    for label in range(1, count):
+        part = labels == label
+        if outside[part].max() <= deepest and white[part].mean() >= WHITE_SHARE:
+            slivers |= part
+    if not slivers.any():
+        return mask
+    # The panel's grey folds are holes and notches in its white pixels: closed and filled, within the slivers
+    # only (holes the earlier steps opened elsewhere stay).
+    panel = mask | (slivers & white)
+    closed = cv2.morphologyEx(panel.astype(np.uint8), cv2.MORPH_CLOSE, disk(FOLD)) > 0
+    filled = fill_holes(panel | (closed & slivers), np.zeros(mask.shape, np.float32))
+    return mask | _joined(filled & slivers, mask)
 
 
 def open_background_gaps(mask: np.ndarray, dist: np.ndarray) -> np.ndarray:

@@ -163,9 +163,11 @@ def segment_work(
     before_clips = mask
     mask = matte.remove_clips(mask)
     clips = before_clips & ~mask
-    # Last: the hanger and clip steps model the garment's colours on the whole mask, and a few pixels peeled
-    # here moved what they kept at a neckline 200 px away.
+    # After the hanger and clip steps: they model the garment's colours on the whole mask, and a few pixels
+    # peeled here moved what they kept at a neckline 200 px away.
     mask = matte.continue_opened_gaps(mask, opened, work, least)
+    if review.blown_out(work, mask):
+        mask = matte.keep_white_on_blown_out(mask, work, support)
     lap("clean-up")
     if not mask.any():
         mask = fused > 0.5

@@ -977,3 +977,51 @@ def test_the_sleeves_shadow_on_the_sheet_along_an_opened_gap_goes_and_the_stripe
     # Where every network sees garment nothing goes; with nothing opened, nothing continues.
     assert matte.continue_opened_gaps(mask, gap, image, np.ones_like(least))[shadow].all()
     assert matte.continue_opened_gaps(mask, np.zeros_like(gap), image, least)[shadow].all()
+
+
+def _shorts_on_a_blown_out_floor(tone: int = 255) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Black shorts with a 6 px white band along the right side below the waistband, on a floor of `tone`
+    (255: clipped). The mask and the networks cover only the black (the band is lost) and faintly see the
+    hem's corner. Returns the photo, the mask, the support and the band."""
+    rgb = np.full((300, 300, 3), tone, np.uint8)
+    black = np.zeros((300, 300), np.uint8)
+    cv2.fillPoly(black, [np.array([[40, 30], [210, 30], [210, 45], [204, 45], [222, 270], [40, 270]])], 1)
+    band = np.zeros((300, 300), np.uint8)
+    cv2.fillPoly(band, [np.array([[204, 45], [210, 45], [228, 270], [222, 270]])], 1)
+    band &= 1 - black
+    rgb[band > 0] = 248
+    fold = np.zeros_like(band)
+    fold[150:154] = 1
+    rgb[(band & fold) > 0] = 225  # a grey fold across the band
+    rgb[black > 0] = 30
+    mask = black > 0
+    support = mask.astype(np.float32)
+    corner = np.zeros_like(band)
+    corner[258:270] = 1
+    support[(band & corner) > 0] = 0.4  # the networks faintly see the hem's corner
+    return rgb, mask, support, band > 0
+
+
+def test_a_white_band_lost_into_a_blown_out_floor_comes_back():
+    rgb, mask, support, band = _shorts_on_a_blown_out_floor()
+    out = matte.keep_white_on_blown_out(mask, rgb, support)
+    assert out[band].mean() > 0.85  # the band, fold included
+    assert out[150:154][band[150:154]].all()
+    near = cv2.dilate((band | mask).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0  # the hull line rounded
+    assert not (out & ~mask & ~near).any()  # not the floor beyond it
+
+
+def test_a_toned_floor_or_a_deep_gap_is_not_taken_for_a_white_band():
+    # The same on a light grey floor: the sliver is floor, not a lost white part.
+    rgb, mask, support, band = _shorts_on_a_blown_out_floor(tone=200)
+    rgb[band] = 200
+    assert (matte.keep_white_on_blown_out(mask, rgb, support) == mask).all()
+    # A deep clipped gap between two legs (the hull's sliver is far deeper than a panel) stays open.
+    rgb = np.full((200, 200, 3), 255, np.uint8)
+    mask = np.zeros((200, 200), bool)
+    mask[30:70, 40:160] = True
+    mask[70:170, 40:90] = True
+    mask[70:170, 110:160] = True
+    rgb[mask] = 30
+    out = matte.keep_white_on_blown_out(mask, rgb, mask.astype(np.float32))
+    assert not out[80:170, 92:108].any()
