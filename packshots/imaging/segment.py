@@ -137,6 +137,7 @@ def segment_work(
     lap("fusion")
     mask = matte.grabcut_refine(work, fused)
     lap("grabcut")
+    mask = matte.restore_distinct_drops(mask, fused, dist)  # a check cuff GrabCut grouped with beige tiles
     mask = matte.keep_big_components(mask, min_fraction=0.2)
     mask = matte.recover_on_saturated_background(mask, work, support)
     mask = matte.recover_surrounding(mask, dist)

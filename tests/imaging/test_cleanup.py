@@ -1025,3 +1025,28 @@ def test_a_toned_floor_or_a_deep_gap_is_not_taken_for_a_white_band():
     rgb[mask] = 30
     out = matte.keep_white_on_blown_out(mask, rgb, mask.astype(np.float32))
     assert not out[80:170, 92:108].any()
+
+
+def test_a_cuff_grabcut_dropped_comes_back_but_not_a_bed_or_a_stain_at_the_tip():
+    # Cream tiles fill the border; a red bed lies inside the photo on the right. Three black sleeves hang
+    # down. GrabCut kept only the sleeves (mask); the fused map also held a block under each: a tan cuff on
+    # the tiles (far from the border colours, the tiles beside it are not), a piece of the red bed (far from
+    # the border colours, but so is the bed beside it), and a tan stain on the tiles touching a sleeve's end
+    # at one corner only.
+    image = floor(colour=(235, 230, 220), size=(400, 300))
+    image[40:360, 200:270] = (200, 40, 40)
+    mask = np.zeros(image.shape[:2], bool)
+    fused = np.zeros(image.shape[:2], np.float32)
+    for x in (40, 120, 215):
+        image[60:200, x : x + 40] = (20, 20, 25)
+        mask[60:200, x : x + 40] = True
+    image[200:230, 40:80] = (150, 110, 60)  # the cuff
+    image[200:230, 160:190] = (150, 110, 60)  # the stain, diagonal from the second sleeve's corner
+    for y0, y1, x0, x1 in ((200, 230, 40, 80), (200, 230, 160, 190), (200, 230, 215, 255)):
+        fused[y0:y1, x0:x1] = 0.8
+    fused[mask] = 1.0
+    out = matte.restore_distinct_drops(mask, fused, matte.background_distance(image))
+    assert out[200:230, 40:80].mean() > 0.9  # the cuff is back
+    assert not out[200:230, 215:255].any()  # the bed stays out
+    assert not out[200:230, 160:190].any()  # the stain stays out
+    assert (out[60:200] == mask[60:200]).all()
