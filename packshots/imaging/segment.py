@@ -203,7 +203,9 @@ def segment_work(
     coarse = cv2.resize(soft, (fx1 - fx0, fy1 - fy0), interpolation=cv2.INTER_LINEAR)
     alpha = coarse if busy else matte.refine_edges(crop, coarse, scale=scale)
     lap("edge refinement")
-    alpha = matte.choke_background_edge(crop, alpha, any_colour=busy)
+    choked = matte.choke_background_edge(crop, alpha, any_colour=busy)
+    # Its pixel-by-pixel bites are smoothed here, but on a busy background, whose whole matte is (below).
+    alpha = choked if busy else matte.smooth_choked(alpha, choked, scale=scale)
     lap("edge choke")
     # Whether bits of the rug are left is judged on the choked matte: its notches are the evidence the
     # smoothing (for the output: no pixel steps along the outline) would hide.

@@ -1050,3 +1050,23 @@ def test_a_cuff_grabcut_dropped_comes_back_but_not_a_bed_or_a_stain_at_the_tip()
     assert not out[200:230, 215:255].any()  # the bed stays out
     assert not out[200:230, 160:190].any()  # the stain stays out
     assert (out[60:200] == mask[60:200]).all()
+
+
+def test_the_ragged_outline_the_choke_leaves_at_a_hem_is_smoothed():
+    # A hem's straight lower edge at row 50 after edge refinement, with the shadow fringe below it; the choke
+    # took the fringe pixel by pixel: 1-px teeth left and bitten along the edge, a fleck kept below it.
+    before = np.zeros((80, 100), np.float32)
+    before[:50] = 1.0
+    before[50:54] = 0.5  # the guided filter's soft shadow fringe
+    after = before.copy()
+    after[50:54] = 0.0
+    after[49, 30:70:4] = 0.0  # teeth bitten into the hem's edge
+    after[50:52, 32:70:6] = 1.0  # and pixels kept below it
+    after[52:54, 80:83] = 0.4  # a detached fleck of the fringe
+    before[:, :10] = after[:, :10] = 0.6  # a soft edge elsewhere, not bitten: left as it is
+    smooth = matte.smooth_choked(before, after)
+    assert (smooth[49, 30:70] > 0.5).all()  # the teeth filled (0 before)
+    assert (smooth[50:52, 30:70] <= 0.5).all()  # the kept pixels faded (1 before)
+    assert smooth[52:54, 80:83].max() < 0.1  # the fleck gone
+    assert (smooth <= before + 1e-6).all()  # never above what the guided filter kept
+    assert (smooth[:, :7] == after[:, :7]).all() and (smooth[:40, 10:] == 1.0).all()  # far from a bite

@@ -520,6 +520,26 @@ def test_the_shadow_under_the_trouser_hems_is_removed(garments):
 
 
 @pytest.mark.slow
+def test_the_hems_lower_edges_are_not_left_ragged_by_the_edge_choke(garments):
+    # The choke took the shadow fringe under the hems pixel by pixel: teeth, a notch at the left hem's
+    # outer corner, a grey fleck below it and light floor specks at its inner corner were left.
+    image = garment(garments, "pants_137ef939.jpg")
+    cutout = segment(image, threads=2)
+    alpha = np.zeros(image.size[::-1], np.uint8)
+    x, y, w, h = cutout.box
+    alpha[y : y + h, x : x + w] = cutout.alpha
+    assert alpha[441:445, 112:123].max() < 40  # the fleck (62 before)
+    assert (alpha[444:449, 146:154] > 32).sum() < 6  # the specks at the inner corner (11 px before)
+    assert alpha[437, 96] > 15  # the notch at the outer corner (8 before) ...
+    rises = [(np.diff(alpha[rows, cols].astype(int), axis=0) > 20).sum() for rows, cols in _HEMS]
+    assert sum(rises) <= 2  # ... and the teeth: alpha rising again going down (9 times before)
+    assert (alpha[430, 100:146] == 255).all() and (alpha[438, 110:146] > 100).all()  # the hem stays
+
+
+_HEMS = ((slice(436, 446), slice(100, 146)), (slice(440, 458), slice(250, 325)))
+
+
+@pytest.mark.slow
 def test_the_shadow_under_both_jeans_hems_on_a_grey_carpet_is_removed(garments):
     image = garment(garments, "pants_26acb9ef.jpg")
     mask = full_frame_mask(segment(image, threads=2), image.size)
