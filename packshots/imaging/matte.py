@@ -1747,7 +1747,15 @@ def smooth_choked(before: np.ndarray, after: np.ndarray, *, scale: float = 1.0) 
     bitten = (before - after) > CHOKE_BITE
     if not bitten.any():
         return after
-    near = cv2.dilate(bitten.astype(np.uint8), disk(round(CHOKE_REACH * max(scale, 1.0)))) > 0
+    # The reach is in working pixels, so it is dilated at the working size (a disk of 12 px at full size cost
+    # 0.13 CPU s on a 12 MP photo, this 0.03): a working pixel holding any bitten pixel counts as bitten.
+    small = bitten.astype(np.uint8) * 255
+    if scale > 1:
+        small = cv2.resize(small, None, fx=1 / scale, fy=1 / scale, interpolation=cv2.INTER_AREA)
+    small = cv2.dilate(small, disk(CHOKE_REACH))
+    if small.shape != bitten.shape:
+        small = cv2.resize(small, bitten.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+    near = small > 0
     smooth = np.minimum(smooth_matte(after, sigma=CHOKE_SMOOTH, scale=scale), before)
     return np.where(near, smooth, after)
 
