@@ -70,6 +70,8 @@ HANGER_SPAN = 0.25
 # its distance from the garment's colours next to it (a shadow on the sheet keeps the sheet's chromaticity)...
 GAP_CHROMA_SHARE = 0.5
 # ...grown from the gap this many pixels deep at most, each colour compared within this radius (px).
+GAP_CONTINUE_ROUNDS = 6
+GAP_CONTINUE_RADIUS = 4
 # `restore_distinct_drops`: a piece GrabCut dropped comes back when its median border-colour distance is at
 # least DROP_FAR (well past the 3 that means "unlike the border") and DROP_CONTRAST times that of the fused
 # map's background within DROP_BESIDE px (a floor or bed GrabCut rightly dropped is like the floor beside it),
@@ -78,8 +80,6 @@ DROP_FAR = 5.0
 DROP_CONTRAST = 2.0
 DROP_BESIDE = 10
 DROP_ATTACHED = 0.25
-GAP_CONTINUE_ROUNDS = 6
-GAP_CONTINUE_RADIUS = 4
 
 # `smooth_choked`: an edge pixel `choke_background_edge` lowered by more than this was bitten (its choke of
 # a background-tinted rim lowers opaque pixels to 0.985 only: a hair, left as it is)...
