@@ -25,9 +25,10 @@ SHORT_HANGER_CUT = 0.03
 SLIVER = 2
 # A hook coloured near the garment is hook only where it is nearer the hook's colours by this factor.
 NEAR_HOOK = 0.5
-# At most this many samples for a settled colour model (`_cluster_distance`): every pixel of the body of a
-# garment at working size (up to ~55 000), so which rows a mask ends on changes no sampling grid.
-SETTLED_SAMPLES = 60000
+# About this many samples at most (every n-th pixel, n rounded up) for a settled colour model
+# (`_cluster_distance`): every pixel of the body of a garment at working size (up to ~55 000), so which rows a
+# mask ends on changes no sampling grid.
+SETTLED_SAMPLES = 60_000
 # How far above the waistband's smoothed top edge (px) a clip's jaw must stand to go (`remove_clips`).
 JAW_TOLERANCE = 1.0
 # A garment colour shaded by a factor in SHADE (a fold) counts as the garment in `choke_background_edge`
@@ -38,6 +39,9 @@ SHADE_SPREAD = 0.1
 # chroma to have a direction, in the lit floor or in the shadow along it (a strip of shadow goes when some
 # of it shows the floor's hue this clearly), and the garment's hue must lie this far from it...
 FAINT_FLOOR_CHROMA = 8.0
+# ...but the lit floor itself must show at least this chroma: below it (a neutral grey floor, chroma 0-2) its
+# "hue" is JPEG noise, and a dark trim of the garment's would pass for its shadow (the grey carpet: ~6).
+FAINTEST_FLOOR_CHROMA = 4.0
 FAINT_HUE_GAP = 12.0
 # ...and a shadow pixel keeps the floor's hue (its distance from it at most this share of the gap) while
 # it lost at least this share of the lightness between floor and garment (a mix loses both alike).
@@ -183,6 +187,8 @@ def restore_distinct_drops(mask: np.ndarray, fused: np.ndarray, dist: np.ndarray
     drop = (fused > 0.5) & ~mask
     if not drop.any() or not mask.any():
         return mask
+    # Solid: survives an opening ~0.8 % of the photo's long side (4 px at 640) across: a sliver along the
+    # outline, where GrabCut only chose another edge, is thinner; the band around a piece lies just past that.
     radius = max(2, max(mask.shape) // 130)
     solid = cv2.morphologyEx(drop.astype(np.uint8), cv2.MORPH_OPEN, disk(radius))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
@@ -192,7 +198,7 @@ def restore_distinct_drops(mask: np.ndarray, fused: np.ndarray, dist: np.ndarray
         region = labels[box] == label
         band = (cv2.dilate(region.astype(np.uint8), disk(radius + 2)) > 0) & ~region
         beside = (cv2.dilate(region.astype(np.uint8), disk(DROP_BESIDE)) > 0) & (fused[box] <= 0.5)
-        if mask[box][band].mean() < DROP_ATTACHED or not beside.any():
+        if not band.any() or mask[box][band].mean() < DROP_ATTACHED or not beside.any():
             continue
         own = float(np.median(dist[box][region]))
         if own >= DROP_FAR and own >= DROP_CONTRAST * float(np.median(dist[box][beside])):
@@ -838,14 +844,22 @@ def keep_white_on_blown_out(mask: np.ndarray, rgb: np.ndarray, support: np.ndarr
     gaps = (hull > 0) & ~mask
     ys, xs = np.nonzero(mask)
     deepest = BLOWN_SLIVER * min(np.ptp(ys), np.ptp(xs))
-    outside = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5)
+    # Depth is measured from the hull's line: a gap between two legs is narrow but reaches deep into the hull.
+    depth = cv2.distanceTransform(hull, cv2.DIST_L2, 5)
     white = rgb.min(2) >= WHITE_LEVEL
     count, labels = cv2.connectedComponents(gaps.astype(np.uint8))
     slivers = np.zeros_like(mask)
     for label in range(1, count):
         part = labels == label
-        if outside[part].max() <= deepest and white[part].mean() >= WHITE_SHARE:
+        if depth[part].max() <= deepest and white[part].mean() >= WHITE_SHARE:
             slivers |= part
+    # A lost part is what no network sees (2 px or more from it); the soft rim the networks draw past the
+    # outline, white on a clipped floor, belongs to a sliver only near such a part (within twice the depth a
+    # sliver may have: the hem corner they half see, ~20 px of the shorts' panel), not along the rest of the
+    # garment.
+    away = cv2.distanceTransform((~seen).astype(np.uint8), cv2.DIST_L2, 5)
+    lost = (slivers & (away >= 2)).astype(np.uint8)
+    slivers &= cv2.dilate(lost, disk(max(FOLD, round(2 * deepest)))) > 0
     if not slivers.any():
         return mask
     # The panel's grey folds are holes and notches in its white pixels: closed and filled, within the slivers
@@ -1019,7 +1033,7 @@ def continue_opened_gaps(
     `GAP_CHROMA_SHARE` or less of its distance from the garment's, each the nearest quarter of the colours
     within `GAP_CONTINUE_RADIUS` px: the gap's pixels (and those peeled before) against the garment's pixels
     no network calls background. A garment coloured like the sheet is as near both, and stays; nothing
-    goes past where a network sees garment. Measured on the 48 labelled photos (after the hanger steps, see
+    goes where every network sees garment. Measured on the 48 labelled photos (after the hanger steps, see
     `segment_work`): 11 change; the shaded sheet along a striped sleeve, wood along a sofa wedge's side and
     tip, a wall's shaded strip above two hanging sleeves' gaps and a wall and floor sliver in two coats'
     armpits go; the others move by a few pixels.
@@ -1031,15 +1045,24 @@ def continue_opened_gaps(
     garment = (cv2.erode(mask.astype(np.uint8), disk(2)) > 0) & (least >= 0.5)
     candidates = mask & (least < 0.2)
     seen, kept = opened.copy(), mask.copy()
+    # A refused pixel stays refused until something within its radius is peeled (only that can change it).
+    refused = np.zeros_like(mask)
     for _ in range(GAP_CONTINUE_ROUNDS):
-        frontier = kept & candidates & (cv2.dilate(seen.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+        frontier = kept & candidates & ~refused
+        frontier &= cv2.dilate(seen.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
         ys, xs = np.nonzero(frontier)
-        peeled = [(y, x) for y, x in zip(ys, xs, strict=True) if _sheet_like(chroma, seen, garment, y, x)]
-        if not peeled:
+        pixels = zip(ys, xs, strict=True)
+        sheet = np.array([_sheet_like(chroma, seen, garment, y, x) for y, x in pixels], bool)
+        refused[ys[~sheet], xs[~sheet]] = True
+        if not sheet.any():
             break
-        ys, xs = np.array(peeled).T
-        kept[ys, xs] = False
-        seen[ys, xs] = True
+        peeled = np.zeros_like(mask)
+        peeled[ys[sheet], xs[sheet]] = True
+        kept &= ~peeled
+        seen |= peeled
+        refused &= ~(cv2.dilate(peeled.astype(np.uint8), disk(GAP_CONTINUE_RADIUS)) > 0)
+    if not (kept != mask).any():
+        return mask
     # A pixel peeled alone between kept ones (a dark fibre of the sheet inside the sleeve's dark rim) would be
     # a pinhole: only what survives a 3 px opening of the gap and the peeled strip together goes.
     whole = cv2.morphologyEx(seen.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
@@ -1415,7 +1438,7 @@ def remove_cast_shadow(mask: np.ndarray, rgb: np.ndarray, support: np.ndarray) -
     hue_gap = np.hypot(*(garment_hue - floor_hue).T)
     hue_share = np.hypot(*(hue - floor_hue).T) / np.maximum(hue_gap, 1e-3)
     light_share = (floor[:, 0] - pixel[:, 0]) / np.maximum(floor[:, 0] - garment[:, 0], 1e-3)
-    faint = floor_like & (np.hypot(*hue.T) >= 0.5 * floor_chroma)
+    faint = floor_like & (floor_chroma >= FAINTEST_FLOOR_CHROMA) & (np.hypot(*hue.T) >= 0.5 * floor_chroma)
     faint &= (hue_gap >= FAINT_HUE_GAP) & (floor[:, 0] - garment[:, 0] >= 40)
     faint &= (hue_share <= FAINT_HUE_SHARE) & (light_share >= FAINT_LIGHT_SHARE)
     # The floor's hue has a direction where the lit floor shows it clearly or the shadow itself does (lit by
@@ -1475,7 +1498,7 @@ def _cluster_distance(
     from seeds that do not depend on which pixels were picked (`_settled_kmeans`): a mask a row shorter
     moves them a little, not to another partition."""
     if settled:
-        samples = np.ascontiguousarray(samples[:: max(1, len(samples) // SETTLED_SAMPLES)])
+        samples = np.ascontiguousarray(samples[:: max(1, -(-len(samples) // SETTLED_SAMPLES))])
         labels, centres = _settled_kmeans(samples, clusters)
     else:
         samples = np.ascontiguousarray(samples[:: max(1, len(samples) // 4000)])

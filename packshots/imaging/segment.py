@@ -152,7 +152,7 @@ def segment_work(
     mask = matte.open_background_gaps(mask, dist)
     sure = (least > 0.9) & (dist > 3.0)
     mask = matte.open_enclosed_gaps(mask, work, support, sure=sure, least=least, border=dist)
-    opened = before_gaps & ~mask  # background seen through gaps
+    opened = before_gaps & ~mask  # background seen through gaps (and bits cut off with it)
     mask = matte.remove_cast_shadow(mask, work, support)
     mask = matte.remove_hairlines(mask, support, least)
     mask = matte.remove_unseen_stubs(mask, support)
