@@ -1,3 +1,6 @@
+import hashlib
+import importlib
+from collections import OrderedDict
 from pathlib import Path
 
 import pytest
@@ -35,6 +38,38 @@ def fresh_process_caches():
     yield
     for cache in caches:
         cache.clear()
+
+
+NETWORK_MEMO_SIZE = 128  # outputs at most 640 px: ~1.2 MB each
+
+
+@pytest.fixture(autouse=True, scope="session")
+def network_outputs_remembered():
+    """The segmentation networks' outputs, remembered per exact input within a test process.
+
+    Hundreds of tests push the same few photos through the local engine (a batch of three SKUs, a job's
+    photo, a shared garment) and each network run costs about a second of CPU; everything after the
+    networks still runs every time. The key is the network and the photo's pixels themselves, so a test
+    gets the very array the network would give (a copy: a caller may write into it).
+    """
+    segment = importlib.import_module("packshots.imaging.segment")  # the package's `segment` is the function
+    real = segment.saliency
+    memo: OrderedDict[tuple, object] = OrderedDict()
+
+    def saliency(rgb, *, network="u2netp", threads=1, batch=None):
+        key = (network, rgb.shape, hashlib.blake2b(rgb.tobytes(), digest_size=16).digest())
+        if key not in memo:
+            memo[key] = real(rgb, network=network, threads=threads, batch=batch)
+        memo.move_to_end(key)
+        out = memo[key].copy()
+        while len(memo) > NETWORK_MEMO_SIZE:
+            memo.popitem(last=False)
+        return out
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(segment, "saliency", saliency)
+    yield
+    patch.undo()
 
 
 @pytest.fixture
