@@ -426,7 +426,9 @@ def remove_hanger_remnant(
     above it from a checked shirt's collar, the dark bar and the wall above it from a striped sweater's
     collar, the black bar from a navy hood's top (kind 3; on the others it takes 0-31 edge pixels), the pale
     hanger and the wall between a red coat's collar points (a shorter cut); the other 43 cutouts are
-    unchanged.
+    unchanged. With a hook coloured unlike the garment, kind 3 is looked for again along the outline the
+    cut opens: the dark olive strip of shaded wall at the lime dress's neck opening goes (the navy hood
+    loses 2-3 px more of the black bar's line); a grey hook's sample on a mauve hood took the hood's top.
 
     A hook coloured near the garment (a dark bar on a navy collar, a grey hook on a mauve hood) gives no
     sample above; then its stump's pixels unlike the wall are the sample, for kind 3 only and only where a
@@ -490,6 +492,15 @@ def remove_hanger_remnant(
     edge = mask & ~(cv2.erode(mask.astype(np.uint8), disk(max(2, round(0.015 * height)))) > 0)
     edge[top + height // 4 :] = False
     remnant |= _joined(edge & hooklike, stump | remnant)
+    # The cut opens a new outline where the bar and the wall between its arms went: a shaded strip there
+    # coloured like the hook (the dark wall in a neckline's corner) lies on that outline, not the first one.
+    # Only with a hook coloured unlike the garment: a sample taken from a stump coloured near it (a grey
+    # hook on a mauve hood) finds the hood's own shaded top there.
+    if hook.sum() >= 20:
+        opened = mask & ~remnant
+        edge = opened & ~(cv2.erode(opened.astype(np.uint8), disk(max(2, round(0.015 * height)))) > 0)
+        edge[top + height // 4 :] = False
+        remnant |= _joined(edge & hooklike, remnant)
     if not remnant.any():
         return mask
     # Grow over the soft transition to the garment: every pixel unlike the garment's body, up to 6 px (a pale
