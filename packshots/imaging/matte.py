@@ -73,8 +73,11 @@ HANGER_SPAN = 0.25
 # `continue_opened_gaps`: a pixel joined to an opened gap goes when its chromaticity is at most this share of
 # its distance from the garment's colours next to it (a shadow on the sheet keeps the sheet's chromaticity)...
 GAP_CHROMA_SHARE = 0.5
-# ...grown from the gap this many pixels deep at most, each colour compared within this radius (px).
-GAP_CONTINUE_ROUNDS = 6
+# ...grown from the gap this many pixels deep at most (a shaded strip of wall running up between a hanging
+# sleeve and the body is peeled along its length: at 6 the peel stopped 6 px up a strip a network calls
+# background for 24 px; on the 48 labelled photos nothing peels further at 64), each colour compared within
+# this radius (px).
+GAP_CONTINUE_ROUNDS = 24
 GAP_CONTINUE_RADIUS = 4
 # `restore_distinct_drops`: a piece GrabCut dropped comes back when its median border-colour distance is at
 # least DROP_FAR (well past the 3 that means "unlike the border") and DROP_CONTRAST times that of the fused
@@ -1042,7 +1045,9 @@ def continue_opened_gaps(
     goes where every network sees garment. Measured on the 48 labelled photos (after the hanger steps, see
     `segment_work`): 11 change; the shaded sheet along a striped sleeve, wood along a sofa wedge's side and
     tip, a wall's shaded strip above two hanging sleeves' gaps and a wall and floor sliver in two coats'
-    armpits go; the others move by a few pixels.
+    armpits go; the others move by a few pixels. Peeled up to `GAP_CONTINUE_ROUNDS` px from the gap (was 6:
+    a hanging long-sleeve's strip of shaded wall now opens 18 px further up, as far as a network calls it
+    background, and a sofa wedge's tip 1-2 px further; no other photo moves).
     """
     if not opened.any() or not mask.any():
         return mask

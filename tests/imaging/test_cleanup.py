@@ -992,6 +992,26 @@ def test_the_sleeves_shadow_on_the_sheet_along_an_opened_gap_goes_and_the_stripe
     assert matte.continue_opened_gaps(mask, np.zeros_like(gap), image, least)[shadow].all()
 
 
+def test_a_strip_of_shaded_wall_running_up_from_an_opened_gap_is_peeled_along_its_length():
+    # A hanging sleeve's gap opened at its foot; above it the wall seen between sleeve and body narrows into
+    # a 6 px strip in the sleeve's shadow, 20 rows long, that one network calls background. Peeled 6 rounds
+    # deep it stopped 6 rows up.
+    image = np.zeros((200, 200, 3), np.uint8)
+    image[:, 0::4] = image[:, 1::4] = (60, 66, 80)  # a shirt striped navy...
+    image[:, 2::4] = image[:, 3::4] = (190, 196, 210)  # ...and white
+    gap = np.zeros((200, 200), bool)
+    gap[120:180, 90:110] = True
+    image[gap] = (120, 96, 64)  # the wall seen through the gap's foot
+    strip = np.zeros_like(gap)
+    strip[100:120, 96:102] = True
+    image[strip] = (60, 48, 32)  # the same wall in the sleeve's shadow
+    least = np.ones((200, 200), np.float32)
+    least[gap | strip] = 0.05
+    kept = matte.continue_opened_gaps(~gap, gap, image, least)
+    assert not (kept & strip).any()
+    assert kept[~gap & ~strip].all()
+
+
 def _shorts_on_a_blown_out_floor(tone: int = 255) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Black shorts with a 6 px white band along the right side below the waistband, on a floor of `tone`
     (255: clipped). The mask and the networks cover only the black (the band is lost) and faintly see the
