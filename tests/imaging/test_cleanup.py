@@ -830,6 +830,32 @@ def test_the_wall_in_a_neckline_goes_after_a_short_hook_cut_but_not_after_a_poin
     assert remnant_after(15)[111:117, 240:242].all()  # all but its foot on the coat
 
 
+def test_a_bar_s_blurred_end_near_a_colour_of_the_garment_goes_with_the_bar():
+    # A red coat with a brown print; a dark brown hanger whose hook was cut 30 rows deep. Where the bar's
+    # end meets the collar on the right, its blur with the coat is near the print's brown (within 3 spreads
+    # of a garment colour, so the growth over colours unlike the garment stops at it) but nearer the hook's.
+    mask = tee_mask()
+    image = floor((200, 200, 205))
+    image[mask] = textured((200, 40, 50), seed=1)[mask]
+    brown = mask & (np.arange(640)[:, None] % 60 < 20) & (np.arange(640)[:, None] > 300)
+    image[brown] = textured((110, 80, 60), seed=4)[brown]
+    window = np.zeros_like(mask)
+    window[100:118, 215:266] = True
+    image[window] = (200, 200, 205)  # the wall seen in the neckline
+    hanger = textured((60, 50, 40), seed=2)
+    image[108:111, 215:266] = hanger[108:111, 215:266]
+    stump = np.zeros_like(mask)
+    stump[70:100, 228:253] = True
+    image[stump] = hanger[stump]
+    end = np.zeros_like(mask)
+    end[106:113, 266:269] = True
+    image[end] = textured((70, 55, 45), seed=3)[end]
+    out = matte.remove_hanger_remnant(mask, mask | stump, image, mask.astype(np.float32))
+    assert (out & end).sum() <= 3  # 13 of its 21 pixels were kept
+    assert not (out & window).any()
+    assert (mask & ~window & ~end & ~out).sum() < 40  # the coat's corner beside the bar's end only
+
+
 def test_floor_at_the_top_of_a_leg_gap_only_one_network_sees_is_removed():
     image = textured((190, 150, 80), grain=20)  # a wooden floor
     trousers = legs_mask()
