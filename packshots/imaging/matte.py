@@ -73,8 +73,11 @@ HANGER_SPAN = 0.25
 # `continue_opened_gaps`: a pixel joined to an opened gap goes when its chromaticity is at most this share of
 # its distance from the garment's colours next to it (a shadow on the sheet keeps the sheet's chromaticity)...
 GAP_CHROMA_SHARE = 0.5
-# ...grown from the gap this many pixels deep at most, each colour compared within this radius (px).
-GAP_CONTINUE_ROUNDS = 6
+# ...grown from the gap this many pixels deep at most (a shaded strip of wall running up between a hanging
+# sleeve and the body is peeled along its length: at 6 the peel stopped 6 px up a strip a network calls
+# background for 24 px; on the 48 labelled photos nothing peels further at 64), each colour compared within
+# this radius (px).
+GAP_CONTINUE_ROUNDS = 24
 GAP_CONTINUE_RADIUS = 4
 # `restore_distinct_drops`: a piece GrabCut dropped comes back when its median border-colour distance is at
 # least DROP_FAR (well past the 3 that means "unlike the border") and DROP_CONTRAST times that of the fused
@@ -438,7 +441,9 @@ def remove_hanger_remnant(
     arm), unless it is only a corner the opening rounded. Measured on the 48 labelled photos: the dark bar's
     end and the wall above it go from a striped sweater's left collar corner (most of the right one's too),
     the grey hook's arm stub from a mauve hood's top; 3 others lose 10-38 pixels of dark flecks along their
-    cut.
+    cut. After a hook coloured unlike the garment, the pixels right beside the cut still nearer the hook's
+    colours than the garment's go last, however near the garment's colours (the bar's blurred end): the dark
+    olive sliver at the lime dress's neck opening narrows from 3-4 px to 1-2, one other moves by 4 pixels.
     """
     rows = np.flatnonzero(mask.any(1))
     if not len(rows):
@@ -507,6 +512,13 @@ def remove_hanger_remnant(
     # hanger's arm blurred into a red collar is a few pixels wide: 2 px left flecks of it).
     for _ in range(3):
         remnant |= (cv2.dilate(remnant.astype(np.uint8), disk(2)) > 0) & (garment > 3.0)
+    # The bar's blurred end where it meets the garment: the pixels right beside the cut still nearer the
+    # hook's colours than the garment's, though near a colour of the garment too (an orange bar's end on a
+    # lime dress with dark green print: a 2-3 px dark olive sliver along the neck opening), go with it. Only
+    # after a hook coloured unlike the garment: a grey hook's colours are also the shaded top of a mauve hood
+    # beside its stub (the dip it left there grew a row deeper).
+    if hook.sum() >= 20:
+        remnant |= (cv2.dilate(remnant.astype(np.uint8), disk(2)) > 0) & hooklike
     out = mask & ~remnant
     slivers = out & ~(cv2.morphologyEx(out.astype(np.uint8), cv2.MORPH_OPEN, disk(SLIVER)) > 0)
     slivers &= cv2.dilate(remnant.astype(np.uint8), disk(3)) > 0
@@ -1053,7 +1065,9 @@ def continue_opened_gaps(
     goes where every network sees garment. Measured on the 48 labelled photos (after the hanger steps, see
     `segment_work`): 11 change; the shaded sheet along a striped sleeve, wood along a sofa wedge's side and
     tip, a wall's shaded strip above two hanging sleeves' gaps and a wall and floor sliver in two coats'
-    armpits go; the others move by a few pixels.
+    armpits go; the others move by a few pixels. Peeled up to `GAP_CONTINUE_ROUNDS` px from the gap (was 6:
+    a hanging long-sleeve's strip of shaded wall now opens 18 px further up, as far as a network calls it
+    background, and a sofa wedge's tip 1-2 px further; no other photo moves).
     """
     if not opened.any() or not mask.any():
         return mask

@@ -858,6 +858,32 @@ def test_a_shaded_strip_like_the_hook_left_on_the_outline_the_bar_cut_opens_goes
     assert not (gone & ~window).any()
 
 
+def test_a_bar_s_blurred_end_near_a_colour_of_the_garment_goes_with_the_bar():
+    # A red coat with a brown print; a dark brown hanger whose hook was cut 30 rows deep. Where the bar's
+    # end meets the collar on the right, its blur with the coat is near the print's brown (within 3 spreads
+    # of a garment colour, so the growth over colours unlike the garment stops at it) but nearer the hook's.
+    mask = tee_mask()
+    image = floor((200, 200, 205))
+    image[mask] = textured((200, 40, 50), seed=1)[mask]
+    brown = mask & (np.arange(640)[:, None] % 60 < 20) & (np.arange(640)[:, None] > 300)
+    image[brown] = textured((110, 80, 60), seed=4)[brown]
+    window = np.zeros_like(mask)
+    window[100:118, 215:266] = True
+    image[window] = (200, 200, 205)  # the wall seen in the neckline
+    hanger = textured((60, 50, 40), seed=2)
+    image[108:111, 215:266] = hanger[108:111, 215:266]
+    stump = np.zeros_like(mask)
+    stump[70:100, 228:253] = True
+    image[stump] = hanger[stump]
+    end = np.zeros_like(mask)
+    end[106:113, 266:269] = True
+    image[end] = textured((70, 55, 45), seed=3)[end]
+    out = matte.remove_hanger_remnant(mask, mask | stump, image, mask.astype(np.float32))
+    assert (out & end).sum() <= 3  # 13 of its 21 pixels were kept
+    assert not (out & window).any()
+    assert (mask & ~window & ~end & ~out).sum() < 40  # the coat's corner beside the bar's end only
+
+
 def test_floor_at_the_top_of_a_leg_gap_only_one_network_sees_is_removed():
     image = textured((190, 150, 80), grain=20)  # a wooden floor
     trousers = legs_mask()
@@ -1018,6 +1044,26 @@ def test_the_sleeves_shadow_on_the_sheet_along_an_opened_gap_goes_and_the_stripe
     # Where every network sees garment nothing goes; with nothing opened, nothing continues.
     assert matte.continue_opened_gaps(mask, gap, image, np.ones_like(least))[shadow].all()
     assert matte.continue_opened_gaps(mask, np.zeros_like(gap), image, least)[shadow].all()
+
+
+def test_a_strip_of_shaded_wall_running_up_from_an_opened_gap_is_peeled_along_its_length():
+    # A hanging sleeve's gap opened at its foot; above it the wall seen between sleeve and body narrows into
+    # a 6 px strip in the sleeve's shadow, 20 rows long, that one network calls background. Peeled 6 rounds
+    # deep it stopped 6 rows up.
+    image = np.zeros((200, 200, 3), np.uint8)
+    image[:, 0::4] = image[:, 1::4] = (60, 66, 80)  # a shirt striped navy...
+    image[:, 2::4] = image[:, 3::4] = (190, 196, 210)  # ...and white
+    gap = np.zeros((200, 200), bool)
+    gap[120:180, 90:110] = True
+    image[gap] = (120, 96, 64)  # the wall seen through the gap's foot
+    strip = np.zeros_like(gap)
+    strip[100:120, 96:102] = True
+    image[strip] = (60, 48, 32)  # the same wall in the sleeve's shadow
+    least = np.ones((200, 200), np.float32)
+    least[gap | strip] = 0.05
+    kept = matte.continue_opened_gaps(~gap, gap, image, least)
+    assert not (kept & strip).any()
+    assert kept[~gap & ~strip].all()
 
 
 def _shorts_on_a_blown_out_floor(tone: int = 255) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
