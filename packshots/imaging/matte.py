@@ -441,9 +441,7 @@ def remove_hanger_remnant(
     arm), unless it is only a corner the opening rounded. Measured on the 48 labelled photos: the dark bar's
     end and the wall above it go from a striped sweater's left collar corner (most of the right one's too),
     the grey hook's arm stub from a mauve hood's top; 3 others lose 10-38 pixels of dark flecks along their
-    cut. After a hook coloured unlike the garment, the pixels right beside the cut still nearer the hook's
-    colours than the garment's go last, however near the garment's colours (the bar's blurred end): the dark
-    olive sliver at the lime dress's neck opening narrows from 3-4 px to 1-2, one other moves by 4 pixels.
+    cut.
     """
     rows = np.flatnonzero(mask.any(1))
     if not len(rows):
@@ -500,7 +498,9 @@ def remove_hanger_remnant(
     # The cut opens a new outline where the bar and the wall between its arms went: a shaded strip there
     # coloured like the hook (the dark wall in a neckline's corner) lies on that outline, not the first one.
     # Only with a hook coloured unlike the garment: a sample taken from a stump coloured near it (a grey
-    # hook on a mauve hood) finds the hood's own shaded top there.
+    # hook on a mauve hood) finds the hood's own shaded top there. Colour is the only evidence (both networks
+    # call the dress's strip garment), so a piping round the opening coloured like the hook's shaded side
+    # would go too, as kind 3 already takes it a little nearer the hook's colours.
     if hook.sum() >= 20:
         opened = mask & ~remnant
         edge = opened & ~(cv2.erode(opened.astype(np.uint8), disk(max(2, round(0.015 * height)))) > 0)
@@ -512,13 +512,6 @@ def remove_hanger_remnant(
     # hanger's arm blurred into a red collar is a few pixels wide: 2 px left flecks of it).
     for _ in range(3):
         remnant |= (cv2.dilate(remnant.astype(np.uint8), disk(2)) > 0) & (garment > 3.0)
-    # The bar's blurred end where it meets the garment: the pixels right beside the cut still nearer the
-    # hook's colours than the garment's, though near a colour of the garment too (an orange bar's end on a
-    # lime dress with dark green print: a 2-3 px dark olive sliver along the neck opening), go with it. Only
-    # after a hook coloured unlike the garment: a grey hook's colours are also the shaded top of a mauve hood
-    # beside its stub (the dip it left there grew a row deeper).
-    if hook.sum() >= 20:
-        remnant |= (cv2.dilate(remnant.astype(np.uint8), disk(2)) > 0) & hooklike
     out = mask & ~remnant
     slivers = out & ~(cv2.morphologyEx(out.astype(np.uint8), cv2.MORPH_OPEN, disk(SLIVER)) > 0)
     slivers &= cv2.dilate(remnant.astype(np.uint8), disk(3)) > 0
